@@ -1,0 +1,11 @@
+"""ebp: the computations behind *Efficient BackProp, executable*.
+
+Every figure and number in the book is produced by this package.  The modules follow the
+book's data flow: ``data`` -> ``preprocess`` -> ``nn``/``train``/``optim`` ->
+``hessian``/``landscape`` -> ``experiments`` -> ``plots``.
+"""
+
+from ebp.repro import seed_everything
+
+__all__ = ["seed_everything"]
+__version__ = "0.1.0"
