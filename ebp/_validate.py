@@ -203,7 +203,8 @@ def _check_shape(shape: tuple[int, ...], name: str, ndim: int | None, expected: 
             e is None or e == s for e, s in zip(expected, shape, strict=True)
         )
         if not ok:
-            want = "(" + ", ".join("any" if e is None else str(e) for e in expected) + ")"
+            parts = ["any" if e is None else str(e) for e in expected]
+            want = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
             raise ValueError(f"{name} must have shape {want}; got shape {shape}")
 
 

@@ -8,9 +8,10 @@ extension closes that gap:
    ``ebp_fingerprint_paths`` (by default the ``ebp`` package and the lock file of pinned
    versions).
 2. Each chapter whose code imports ``ebp`` gets a hidden last cell holding that fingerprint,
-   so the cache key changes exactly when imported code or pinned versions change; and the
-   files are registered as the chapter's dependencies, so Sphinx re-reads the chapter when one
-   of them is touched. A chapter that does not import ``ebp`` is left alone.
+   so the cache key changes exactly when imported code or pinned versions change; and a stamp
+   file holding the fingerprint is registered as the chapter's dependency, so Sphinx re-reads
+   the chapter when the fingerprint changes. A chapter that does not import ``ebp`` is left
+   alone.
 3. When the build ends it prints how each chapter was executed (executed now, taken from the
    cache, or not re-read) with its run time, and writes the same rows to
    ``<build dir>/execution-report.json`` for the tests.
@@ -36,7 +37,7 @@ FINGERPRINT_CELL = """
 :tags: [remove-cell]
 
 # ebp fingerprint {fingerprint}
-# (added by book/_ext/ebp_build.py: this chapter re-executes when ebp/ or the pinned versions change)
+# (added by book/_ext/ebp_build.py: re-execute when ebp/ or the pinned versions change)
 ```
 """
 
@@ -72,8 +73,15 @@ def fingerprint(root: Path, files: list[Path]) -> str:
 def _on_builder_inited(app: Sphinx) -> None:
     root = Path(app.confdir)
     files = _fingerprint_files(root, list(app.config.ebp_fingerprint_paths))
-    app.ebp_files = files  # type: ignore[attr-defined]
     app.ebp_fingerprint = fingerprint(root, files)  # type: ignore[attr-defined]
+    # One stamp file stands for all of them: it is rewritten (new mtime) only when the
+    # fingerprint changes, so Sphinx re-reads the chapters that depend on it exactly then
+    # (an edit, a new or removed module, a changed pin), and not when a file is only touched.
+    stamp = Path(app.doctreedir) / "ebp-fingerprint.txt"
+    if not stamp.exists() or stamp.read_text() != app.ebp_fingerprint:  # type: ignore[attr-defined]
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(app.ebp_fingerprint)  # type: ignore[attr-defined]
+    app.ebp_stamp = stamp  # type: ignore[attr-defined]
     app.ebp_build_start = time.time()  # type: ignore[attr-defined]
     app.ebp_read = set()  # type: ignore[attr-defined]
     module = re.escape(app.config.ebp_fingerprint_module)
@@ -92,8 +100,7 @@ def _on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     source[0] = text.rstrip("\n") + FINGERPRINT_CELL.format(
         fingerprint=app.ebp_fingerprint  # type: ignore[attr-defined]
     )
-    for path in app.ebp_files:  # type: ignore[attr-defined]
-        app.env.note_dependency(str(path))
+    app.env.note_dependency(str(app.ebp_stamp))  # type: ignore[attr-defined]
 
 
 def _execution_rows(app: Sphinx) -> list[dict[str, Any]]:
@@ -138,10 +145,22 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     logger.info("\nChapter execution times:\n" + "\n".join(lines))
 
 
+def _drop_duplicate_inline_js(app: Sphinx, env: Any) -> None:
+    """Sphinx 7.x writes inline scripts that extensions add late twice (sphinx-doc/sphinx#13402).
+
+    The second copy re-declares ``THEBE_JS_URL`` and throws on every page; inline scripts
+    (those without a file name) are kept once, in the page context.
+    """
+    js_files = getattr(app.builder, "_js_files", None)
+    if js_files is not None:
+        js_files[:] = [js for js in js_files if js.filename is not None]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("ebp_fingerprint_paths", ["ebp"], "env", [list])
     app.add_config_value("ebp_fingerprint_module", "ebp", "env", [str])
     app.connect("builder-inited", _on_builder_inited)
     app.connect("source-read", _on_source_read)
+    app.connect("env-updated", _drop_duplicate_inline_js)
     app.connect("build-finished", _on_build_finished)
     return {"version": "1.0", "parallel_read_safe": False, "parallel_write_safe": True}

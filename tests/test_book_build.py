@@ -1,0 +1,159 @@
+"""The build pipeline on a small fixture book (tests/fixtures/minibook) that imports ebp.
+
+These tests run ``jupyter-book build`` exactly as ``make book`` does and observe which
+chapters execute: each fixture chapter appends its name to the file named by
+``EBP_EXEC_LOG`` when it runs. They prove that the execution cache is correct
+(nothing changed -> nothing runs; one chapter edited -> only it runs; ebp/ or the lock
+file changed -> every chapter importing ebp runs), that two clean builds give identical
+figures and glued numbers, and that a failing cell fails the build with its traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.book
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "minibook"
+JB = Path(sys.executable).parent / "jupyter-book"
+BUILD_FLAGS = ["--path-output", ".", "--builder", "html", "-W", "-n", "--keep-going"]
+
+
+def make_book(tmp_path: Path) -> Path:
+    """Copy the fixture book, a copy of ebp/ and the lock file into ``tmp_path/book``."""
+    book = tmp_path / "book"
+    shutil.copytree(FIXTURE, book)
+    shutil.copytree(REPO / "ebp", book / "ebp", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "requirements.lock", book / "requirements.lock")
+    config = book / "_config.yml"
+    config.write_text(config.read_text().replace("EBP_EXT_DIR", str(REPO / "book" / "_ext")))
+    return book
+
+
+def build(book: Path, *, check: bool = True) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Build ``book``; return the process and the chapters that executed during the build."""
+    log = book.parent / "executions.log"
+    log.unlink(missing_ok=True)
+    # The kernel imports the copy of ebp inside the book, so edits to it are really used.
+    env = {**os.environ, "EBP_EXEC_LOG": str(log), "PYTHONPATH": str(book)}
+    proc = subprocess.run(
+        [str(JB), "build", ".", *BUILD_FLAGS],
+        cwd=book,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and proc.returncode != 0:
+        pytest.fail(f"build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    executed = sorted(log.read_text().split()) if log.exists() else []
+    return proc, executed
+
+
+def report(book: Path) -> dict[str, str]:
+    rows = json.loads((book / "_build" / "execution-report.json").read_text())["chapters"]
+    return {row["docname"]: row["status"] for row in rows}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+ALL = ["also-uses-ebp", "plain", "uses-ebp"]
+WITH_EBP = ["also-uses-ebp", "uses-ebp"]
+
+
+def test_execution_cache_is_correct(tmp_path: Path) -> None:
+    book = make_book(tmp_path)
+
+    _, executed = build(book)
+    assert executed == ALL, "a first build executes every chapter"
+    assert set(report(book).values()) == {"executed"}
+
+    # (a) nothing changed: nothing re-executes.
+    _, executed = build(book)
+    assert executed == []
+    assert set(report(book).values()) == {"unchanged"}
+
+    # Touching a file of ebp/ without changing its content changes nothing.
+    os.utime(book / "ebp" / "__init__.py")
+    _, executed = build(book)
+    assert executed == []
+
+    # (b) one chapter edited: only that chapter re-executes.
+    edit(book / "plain.md", "sum(range(10))", "sum(range(11))")
+    _, executed = build(book)
+    assert executed == ["plain"]
+    assert report(book)["plain"] == "executed"
+    assert report(book)["uses-ebp"] == "unchanged"
+
+    # (c) a file under ebp/ changed: every chapter importing ebp re-executes, no other.
+    with (book / "ebp" / "history.py").open("a") as f:
+        f.write("\n# an edit to the package\n")
+    _, executed = build(book)
+    assert executed == WITH_EBP
+
+    # (c) the pinned versions changed: the same.
+    with (book / "requirements.lock").open("a") as f:
+        f.write("# a changed pin\n")
+    _, executed = build(book)
+    assert executed == WITH_EBP
+
+    # A new module in the package counts too.
+    (book / "ebp" / "new_module.py").write_text('"""New."""\n')
+    _, executed = build(book)
+    assert executed == WITH_EBP
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".svg", ".gif"}
+
+
+def _outputs(book: Path) -> tuple[dict[str, str], dict[str, dict]]:
+    """SHA-256 of every image of the built site, and every glued value."""
+    html = book / "_build" / "html"
+    images = {
+        p.relative_to(html).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(html.rglob("*"))
+        if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".svg", ".gif"}
+        and "_static" not in p.parts
+    }
+    glued = {}
+    for path in sorted((book / "_build" / "jupyter_execute").rglob("*.glue.json")):
+        for key, output in json.loads(path.read_text()).items():
+            glued[f"{path.name}:{key}"] = output["data"]
+    return images, glued
+
+
+def test_two_clean_builds_are_identical(tmp_path: Path) -> None:
+    first = make_book(tmp_path / "one")
+    second = make_book(tmp_path / "two")
+    build(first)
+    build(second)
+    images_1, glued_1 = _outputs(first)
+    images_2, glued_2 = _outputs(second)
+    assert images_1, "the fixture book draws a figure"
+    assert len(glued_1) == 2, "the fixture book glues two numbers"
+    assert images_1 == images_2
+    assert glued_1 == glued_2
+
+
+def test_a_failing_cell_fails_the_build_and_shows_its_traceback(tmp_path: Path) -> None:
+    book = make_book(tmp_path)
+    with (book / "plain.md").open("a") as f:
+        f.write("\n```{code-cell} ipython3\ndef broken():\n    return 1 / 0\n\nbroken()\n```\n")
+    proc, _ = build(book, check=False)
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert "ZeroDivisionError" in output
+    assert "broken()" in output, "the traceback shows the failing code"
