@@ -29,10 +29,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check ebp tests benchmarks book/_ext
 
 unit: $(STAMP)
-	$(BIN)/pytest -m "not book and not site"
+	$(BIN)/pytest -m "not book and not site" -n 2
 
 book-tests: $(STAMP)
-	$(BIN)/pytest -m book
+	$(BIN)/pytest -m book -n 2
 
 site-tests: $(STAMP)
 	$(BIN)/pytest -m site
