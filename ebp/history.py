@@ -36,7 +36,9 @@ class History:
     """Loss curves of one training run, recorded once per epoch (and at the start).
 
     ``presentations`` counts patterns shown to the network so far, the paper's x-axis
-    (§4.1); ``epoch`` is presentations divided by the training-set size.
+    (§4.1); ``epoch`` is presentations divided by the training-set size. A run stopped by
+    divergence has ``diverged`` set, with the ``message`` and the update count ``step``
+    after which the divergence was seen.
     """
 
     epoch: list[float] = field(default_factory=list)
@@ -46,6 +48,7 @@ class History:
     grad_norm: list[float] = field(default_factory=list)
     diverged: bool = False
     message: str | None = None
+    step: int | None = None
 
     def record(
         self,

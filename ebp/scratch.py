@@ -4,11 +4,12 @@ Conventions
 -----------
 Batches are row-major: ``X`` has shape ``(P, n_in)``, one pattern per row.  Layer ``l`` has
 weights ``W`` of shape ``(n_out, n_in)`` and biases ``b`` of shape ``(n_out,)``; it computes the
-weighted sums ``z = X @ W.T + b`` (the paper's ``Y_n = W_n X_{n-1}``, eq 6, written for a batch
-of row vectors, exactly as ``torch.nn.Linear`` does) and the states ``a = f(z)`` (eq 7).
+weighted sums ``z = X @ W.T + b`` (the paper's ``Y_n = W_n X_{n-1}``, §3, written for a batch
+of row vectors, exactly as ``torch.nn.Linear`` does) and the states ``a = f(z)`` (the paper's
+``X_n = F(Y_n)``).
 
 Every loss is a mean over the ``P`` patterns of the batch (the paper's ``E = (1/P) Σ_p E^p``,
-eq 2), and every gradient returned here is the gradient of that mean.  Everything is float64.
+§2), and every gradient returned here is the gradient of that mean.  Everything is float64.
 
 Loss names
 ----------
@@ -152,7 +153,7 @@ def get_activation(name: str) -> Activation:
 
 
 # ---------------------------------------------------------------------------------------------
-# Losses (paper eqs 1–2)
+# Losses (paper §2)
 # ---------------------------------------------------------------------------------------------
 
 LOSSES: tuple[str, ...] = ("mse", "bce", "softmax_ce")
@@ -234,7 +235,7 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
 
 
 def loss_value(name: str, z_out: np.ndarray, a_out: np.ndarray, T: np.ndarray) -> float:
-    """The batch-mean loss ``E`` (eq 2) from the last layer's ``z_out`` and ``a_out = f(z_out)``.
+    """The batch-mean loss ``E`` (§2) from the last layer's ``z_out`` and ``a_out = f(z_out)``.
 
     ``T`` must already have the shape of the output (see :func:`prepare_targets`).
     """
@@ -252,7 +253,7 @@ def loss_value(name: str, z_out: np.ndarray, a_out: np.ndarray, T: np.ndarray) -
 def loss_delta(
     name: str, z_out: np.ndarray, a_out: np.ndarray, T: np.ndarray, output_activation: str
 ) -> np.ndarray:
-    """``∂E/∂z_out`` of the batch-mean loss: the δ that starts the backward pass (eq 8).
+    """``∂E/∂z_out`` of the batch-mean loss: the δ that starts the backward pass (§3).
 
     For ``"mse"`` this is ``f'(z) ⊙ (o − d)/P``; for ``"bce"`` with a logistic output and
     ``"softmax_ce"`` with logits, the derivative of the output nonlinearity cancels and it is
@@ -276,7 +277,7 @@ INITS: tuple[str, ...] = ("lecun", "lecun_uniform", "normal", "zeros")
 
 @dataclass
 class Forward:
-    """What the forward pass stores for the backward pass (eqs 3, 6–7).
+    """What the forward pass stores for the backward pass (§3, eqs 1–9).
 
     Attributes
     ----------
@@ -304,7 +305,7 @@ class Gradients:
     dW, db
         ``∂E/∂W_l`` and ``∂E/∂b_l`` (shapes of ``W_l`` and ``b_l``).
     delta
-        ``delta[l] = ∂E/∂z[l]`` of shape ``(P, n_{l+1})`` (eq 8); it includes the ``1/P`` of the
+        ``delta[l] = ∂E/∂z[l]`` of shape ``(P, n_{l+1})`` (§3); it includes the ``1/P`` of the
         mean, so that ``dW[l] = delta[l].T @ a[l]``.  Empty for numerical gradients.
     """
 
@@ -324,7 +325,7 @@ class Gradients:
 
 @dataclass
 class Network:
-    """A fully connected network, ``a_{l+1} = f_l(a_l W_lᵀ + b_l)`` (eqs 6–7).
+    """A fully connected network, ``a_{l+1} = f_l(a_l W_lᵀ + b_l)`` (§3, eqs 1–9).
 
     Attributes
     ----------
@@ -475,7 +476,7 @@ class Network:
         return as_float_array(X, name, ndim=2, shape=(None, self.sizes[0]))
 
     def forward(self, X: Any) -> Forward:
-        """Forward pass, eqs 3 and 6–7: ``z_l = a_l W_lᵀ + b_l``, ``a_{l+1} = f(z_l)``.
+        """Forward pass (§3, eqs 1–9): ``z_l = a_l W_lᵀ + b_l``, ``a_{l+1} = f(z_l)``.
 
         Parameters
         ----------
@@ -494,14 +495,14 @@ class Network:
         return self.forward(X).output
 
     def loss(self, X: Any, T: Any, loss: str = "mse") -> float:
-        """The batch-mean loss ``E`` (eqs 1–2) of the network on ``(X, T)``."""
+        """The batch-mean loss ``E`` (§2) of the network on ``(X, T)``."""
         check_loss_activation(loss, self.activations[-1])
         fw = self.forward(X)
         T = prepare_targets(loss, T, fw.a[0].shape[0], self.sizes[-1])
         return loss_value(loss, fw.z[-1], fw.a[-1], T)
 
     def backward(self, forward: Forward, T: Any, loss: str = "mse") -> Gradients:
-        """Backward pass: gradients of the batch-mean loss (eqs 4–5; for our layers eqs 8–9).
+        """Backward pass: gradients of the batch-mean loss (§3, eqs 1–9).
 
         Starting from ``δ_L = ∂E/∂z_L`` (:func:`loss_delta`), the recursion is
         ``∂E/∂W_l = δ_lᵀ a_l``, ``∂E/∂b_l = Σ_p δ_l``, and
@@ -763,6 +764,7 @@ def fit(
             raise DivergenceError(message, step=step, loss=value)
         history.diverged = True
         history.message = message
+        history.step = step
         return history
 
     step = 0
@@ -777,23 +779,26 @@ def fit(
             for start in range(0, P, batch_size):
                 idx = order[start : start + batch_size]
                 fw = network.forward(X[idx])
-                step += 1
+                # The loss of this batch measures the weights after update number `step`
+                # (the same convention as ebp.train.fit).
                 batch_loss = loss_value(loss, fw.z[-1], fw.a[-1], T[idx])
-                message = check_divergence(
-                    batch_loss, step=step, initial_loss=initial_loss, eta=eta
-                )
-                if message is not None:
-                    return diverged(message, step, batch_loss)
+                if step > 0:
+                    message = check_divergence(
+                        batch_loss, step=step, initial_loss=initial_loss, eta=eta
+                    )
+                    if message is not None:
+                        return diverged(message, step, batch_loss)
                 grads = network.backward(fw, T[idx], loss)
                 factor = 1.0
                 if clip_norm is not None:
-                    norm = grads.norm()
-                    if norm > clip_norm:
-                        factor = clip_norm / norm
+                    # The same factor as torch.nn.utils.clip_grad_norm_, so that both loops
+                    # of the book clip identically.
+                    factor = min(1.0, clip_norm / (grads.norm() + 1e-6))
                 for l in range(network.n_layers):
                     # New arrays rather than -=, so arrays the caller passed in are not mutated.
                     network.weights[l] = network.weights[l] - eta * factor * grads.dW[l]
                     network.biases[l] = network.biases[l] - eta * factor * grads.db[l]
+                step += 1
             train_loss = record((epoch + 1) * P)
             message = check_divergence(train_loss, step=step, initial_loss=initial_loss, eta=eta)
             if message is not None:

@@ -1,0 +1,525 @@
+"""The PyTorch training loop of the book: plain (mini-batch) SGD that records and checks itself.
+
+Loss convention
+---------------
+Every loss is a mean over the ``P`` patterns it is evaluated on, the paper's
+``E = (1/P) Σ_p E^p`` (§2), and the squared error keeps the paper's ½:
+
+``"mse"``
+    ``E = (1/P) Σ_p ½ ‖d^p − o^p‖²``, so ``∂E/∂o^p = (o^p − d^p)/P``.  This is *not*
+    ``torch.nn.functional.mse_loss``, which averages over the outputs too and has no ½; it is
+    the same number as ``ebp.scratch`` computes for ``"mse"``.
+``"cross_entropy"`` (alias ``"softmax_ce"``, the name :mod:`ebp.scratch` uses)
+    ``E = −(1/P) Σ_p Σ_k d_k^p log softmax(z^p)_k`` on the network's *logits* ``z`` (the model
+    has no softmax layer).  Targets: integer labels ``(P,)`` or probability rows ``(P, K)``.
+``"bce"``
+    ``E = (1/P) Σ_p Σ_k [−d_k log σ(z_k) − (1 − d_k) log(1 − σ(z_k))]`` on logits ``z`` (the
+    model has no logistic layer; the loss applies it stably).  Targets in [0, 1].
+
+A callable ``loss(output, target) -> scalar tensor`` may be given instead of a name.
+
+The loop
+--------
+:func:`fit` shuffles with its own seeded ``torch.Generator`` (never the global RNG), updates with
+``torch.optim.SGD`` (``W ← W − η ∂E/∂W``, paper eq 10), records a :class:`~ebp.history.History`
+before training and after every epoch, and checks for divergence after every update.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ebp._validate import as_tensor, check_choice, check_int, check_positive, describe
+from ebp.history import DivergenceError, History, check_divergence
+
+__all__ = [
+    "LOSSES",
+    "EarlyStopping",
+    "LossFn",
+    "bce_loss",
+    "cross_entropy_loss",
+    "early_stopping_epoch",
+    "evaluate",
+    "fit",
+    "get_loss",
+    "mse_loss",
+    "predict",
+    "predict_classes",
+]
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+"""A loss: ``loss(output, target)`` → scalar tensor (mean over the patterns)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses (all means over patterns; see the module docstring)
+# ---------------------------------------------------------------------------------------------
+
+
+def mse_loss(output: Tensor, target: Tensor) -> Tensor:
+    """``E = (1/P) Σ_p ½ ‖d^p − o^p‖²`` (paper §2, with its ½)."""
+    diff = output - target
+    return 0.5 * diff.pow(2).sum() / output.shape[0]
+
+
+def cross_entropy_loss(logits: Tensor, target: Tensor) -> Tensor:
+    """Softmax cross-entropy ``−(1/P) Σ_p Σ_k d_k log softmax(z)_k`` of logits ``z``.
+
+    ``target`` holds integer labels ``(P,)`` or probability rows ``(P, K)``.
+    """
+    if target.dtype == torch.long:
+        return F.cross_entropy(logits, target)
+    return -(target * F.log_softmax(logits, dim=1)).sum() / logits.shape[0]
+
+
+def bce_loss(logits: Tensor, target: Tensor) -> Tensor:
+    """Binary cross-entropy of logistic outputs ``σ(z)``: sum over outputs, mean over patterns."""
+    total = F.binary_cross_entropy_with_logits(logits, target, reduction="sum")
+    return total / logits.shape[0]
+
+
+LOSSES: dict[str, LossFn] = {
+    "mse": mse_loss,
+    "cross_entropy": cross_entropy_loss,
+    "softmax_ce": cross_entropy_loss,
+    "bce": bce_loss,
+}
+"""Loss names accepted by :func:`fit` and :func:`evaluate`, and their functions."""
+
+
+def get_loss(loss: str | LossFn) -> LossFn:
+    """The loss function for a name in :data:`LOSSES`, or ``loss`` itself if it is callable."""
+    if callable(loss):
+        return loss
+    return LOSSES[check_choice(loss, "loss", LOSSES)]
+
+
+def _loss_name(loss: str | LossFn) -> str | None:
+    if callable(loss):
+        return None
+    name = check_choice(loss, "loss", LOSSES)
+    return "cross_entropy" if name == "softmax_ce" else name
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs and targets
+# ---------------------------------------------------------------------------------------------
+
+
+def _model_dtype_device(model: nn.Module) -> tuple[torch.dtype, torch.device]:
+    for p in model.parameters():
+        return p.dtype, p.device
+    raise ValueError("model must have at least one parameter")
+
+
+def _check_model(model: Any) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    return model
+
+
+def _inputs(X: Any, name: str, dtype: torch.dtype, device: torch.device) -> Tensor:
+    t = as_tensor(X, name, ndim=2, dtype=dtype, device=device)
+    if t.shape[0] == 0:
+        raise ValueError(f"{name} must contain at least one pattern; got shape {tuple(t.shape)}")
+    return t
+
+
+def _targets(
+    y: Any,
+    name: str,
+    loss: str | None,
+    n_patterns: int,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> Tensor:
+    """Targets as a tensor: long labels for cross-entropy, else floats; 1-D → a column."""
+    if y is None or isinstance(y, (str, bytes)):
+        raise TypeError(f"{name} must be an array of targets; got {type(y).__name__}")
+    raw = y if isinstance(y, Tensor) else torch.as_tensor(np.asarray(y))
+    if raw.dtype == torch.bool or raw.is_complex():
+        raise TypeError(f"{name} must hold real numbers; got dtype {raw.dtype}")
+    if raw.ndim == 0 or raw.shape[0] != n_patterns:
+        raise ValueError(
+            f"{name} must have one row per pattern ({n_patterns}); got shape {tuple(raw.shape)}"
+        )
+    integer = not raw.is_floating_point()
+    if loss == "cross_entropy" and raw.ndim == 1:
+        if not integer:
+            raise TypeError(
+                f"{name} given as class labels (1-D) must be integers for loss='cross_entropy'; "
+                f"got dtype {raw.dtype}"
+            )
+        return raw.to(device=device, dtype=torch.long)
+    if loss is None and integer:
+        return raw.to(device=device, dtype=torch.long)
+    t = as_tensor(raw, name, dtype=dtype, device=device)
+    if loss in ("mse", "bce") and t.ndim == 1:
+        t = t[:, None]
+    if loss in ("cross_entropy", "bce") and bool(((t < 0) | (t > 1)).any()):
+        raise ValueError(f"{name} must lie in [0, 1] for loss={loss!r}")
+    return t
+
+
+def _check_against_output(out: Tensor, target: Tensor, name: str, loss: str | None) -> None:
+    """Check all of ``target`` against the model's output ``out`` for one or more patterns."""
+    if loss is None:
+        return
+    n_out = out.shape[1] if out.ndim == 2 else None
+    if loss == "cross_entropy" and target.ndim == 1:
+        lo, hi = int(target.min()), int(target.max())
+        if n_out is None or lo < 0 or hi >= n_out:
+            raise ValueError(
+                f"{name} class labels must lie in [0, {(n_out or 1) - 1}] (the model has "
+                f"{n_out} outputs); got values in [{lo}, {hi}]"
+            )
+        return
+    if tuple(target.shape[1:]) != tuple(out.shape[1:]):
+        want = (target.shape[0], *out.shape[1:])
+        raise ValueError(
+            f"{name} must have the shape of the model's output {want}; "
+            f"got shape {tuple(target.shape)}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate(model: nn.Module, X: Any, y: Any, loss: str | LossFn = "mse") -> float:
+    """The loss of ``model`` on the whole set ``(X, y)``, without gradients.
+
+    Parameters
+    ----------
+    model
+        A torch module mapping ``(P, n_in)`` to ``(P, n_out)``.
+    X, y
+        Inputs and targets (see the module docstring for the targets each loss takes).
+    loss
+        A name in :data:`LOSSES` or a callable.
+    """
+    model = _check_model(model)
+    dtype, device = _model_dtype_device(model)
+    name = _loss_name(loss)
+    fn = get_loss(loss)
+    X = _inputs(X, "X", dtype, device)
+    y = _targets(y, "y", name, X.shape[0], dtype, device)
+    with torch.no_grad():
+        out = model(X)
+        _check_against_output(out, y, "y", name)
+        return float(fn(out, y))
+
+
+def predict(model: nn.Module, X: Any) -> np.ndarray:
+    """The model's outputs for ``X`` as a float64 NumPy array ``(P, n_out)``."""
+    model = _check_model(model)
+    dtype, device = _model_dtype_device(model)
+    X = _inputs(X, "X", dtype, device)
+    with torch.no_grad():
+        return model(X).detach().cpu().numpy().astype(np.float64)
+
+
+def predict_classes(model: nn.Module, X: Any) -> np.ndarray:
+    """Predicted class labels (int64): the largest output, or ``output > 0`` for one output.
+
+    The threshold 0 suits a single logit (``σ(z) > ½``) and a symmetric sigmoid with ±1 targets.
+    """
+    out = predict(model, X)
+    if out.shape[1] == 1:
+        return (out[:, 0] > 0).astype(np.int64)
+    return out.argmax(axis=1).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+
+
+def _batches(
+    n: int, batch_size: int, shuffle: bool, generator: torch.Generator
+) -> Iterator[Tensor]:
+    """Index tensors of the mini-batches of one epoch (the last one may be smaller)."""
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    yield from order.split(batch_size)
+
+
+def _loss_and_grad_norm(model: nn.Module, fn: LossFn, X: Tensor, y: Tensor) -> tuple[float, float]:
+    """Loss on ``(X, y)`` and the norm of its gradient, leaving every ``.grad`` untouched."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    value = fn(model(X), y)
+    grads = torch.autograd.grad(value, params, allow_unused=True)
+    squares = [g.pow(2).sum() for g in grads if g is not None]
+    norm = float(torch.stack(squares).sum().sqrt()) if squares else 0.0
+    return float(value.detach()), norm
+
+
+def fit(
+    model: nn.Module,
+    X: Any,
+    y: Any,
+    *,
+    loss: str | LossFn = "mse",
+    eta: float,
+    epochs: int,
+    batch_size: int | None = None,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    X_val: Any = None,
+    y_val: Any = None,
+    on_divergence: str = "raise",
+    device: torch.device | str | None = None,
+    callback: Callable[[int, nn.Module, History], bool | None] | None = None,
+) -> History:
+    """Train ``model`` in place by (mini-batch) SGD and return what it recorded.
+
+    Parameters
+    ----------
+    model
+        A torch module, updated in place (moved to ``device`` if one is given).
+    X, y
+        Training inputs ``(P, n_in)`` and targets (see the module docstring).
+    loss
+        ``"mse"`` (with the ½), ``"cross_entropy"``, ``"bce"`` or a callable
+        ``loss(output, target)``.
+    eta
+        Learning rate η > 0 (paper eq 10).
+    epochs
+        Passes through the training set, ≥ 1.
+    batch_size
+        Patterns per update: ``None`` for full batch, 1 for online (stochastic) learning (eq 11).
+    momentum
+        μ in [0, 1).  PyTorch's form ``v ← μ v + ∂E/∂W``, ``W ← W − η v``; for a constant η this
+        is the paper's ``ΔW(t+1) = μ ΔW(t) − η ∂E/∂W`` (§4.7).
+    weight_decay
+        λ ≥ 0: adds ``λ W`` to every gradient (an L2 penalty ``½ λ ‖W‖²``, not recorded in the
+        losses).
+    clip_norm, clip_value
+        If given, rescale each update's gradient to global norm ≤ ``clip_norm``, and/or clip every
+        component to ``[−clip_value, clip_value]``.
+    shuffle
+        Visit the patterns in a fresh random order every epoch (§4.2).
+    seed
+        Seed of the shuffling generator (a local ``torch.Generator``; global RNG untouched).
+    X_val, y_val
+        Optional validation set, evaluated at every record.
+    on_divergence
+        ``"raise"``: raise :class:`~ebp.history.DivergenceError`; ``"stop"``: stop and return the
+        history with ``diverged=True`` and the message (the model keeps its last weights).
+    device
+        Where to train; default: where the model's parameters are.
+    callback
+        Called as ``callback(epoch, model, history)`` after every epoch's record (``epoch``
+        counts from 1); returning ``True`` stops training.
+
+    Returns
+    -------
+    History
+        Rows before training and after every epoch: the training loss over the whole training
+        set, the validation loss (if given), and the norm of the full-batch training gradient.
+
+    Raises
+    ------
+    DivergenceError
+        With ``on_divergence="raise"``, when the loss after an update is NaN/Inf or has blown up
+        (:func:`~ebp.history.check_divergence`); ``err.step`` is that update's number.  The loss
+        after update ``k`` is the mini-batch loss computed for update ``k + 1`` (no extra
+        forward pass), and the full training loss at the end of each epoch.
+    """
+    model = _check_model(model)
+    if device is not None:
+        model.to(device)
+    dtype, dev = _model_dtype_device(model)
+    name = _loss_name(loss)
+    fn = get_loss(loss)
+    eta = check_positive(eta, "eta")
+    epochs = check_positive(epochs, "epochs", integer=True)
+    momentum = check_positive(momentum, "momentum", allow_zero=True)
+    if momentum >= 1:
+        raise ValueError(f"momentum must be in [0, 1); got {momentum}")
+    weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
+    if clip_norm is not None:
+        clip_norm = check_positive(clip_norm, "clip_norm")
+    if clip_value is not None:
+        clip_value = check_positive(clip_value, "clip_value")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle must be a bool; got {type(shuffle).__name__}")
+    seed = check_int(seed, "seed", min_value=0)
+    check_choice(on_divergence, "on_divergence", ("raise", "stop"))
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable; got {describe(callback)}")
+
+    X = _inputs(X, "X", dtype, dev)
+    P = X.shape[0]
+    y = _targets(y, "y", name, P, dtype, dev)
+    if batch_size is None:
+        batch_size = P
+    batch_size = check_positive(batch_size, "batch_size", integer=True)
+    if batch_size > P:
+        raise ValueError(f"batch_size must be <= the number of patterns ({P}); got {batch_size}")
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val must be given together")
+    if X_val is not None:
+        X_val = _inputs(X_val, "X_val", dtype, dev)
+        y_val = _targets(y_val, "y_val", name, X_val.shape[0], dtype, dev)
+    with torch.no_grad():
+        out = model(X[:1])
+        _check_against_output(out, y, "y", name)
+        if X_val is not None:
+            _check_against_output(out, y_val, "y_val", name)
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=eta, momentum=momentum, weight_decay=weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    history = History()
+
+    def measure() -> tuple[float, float, float | None]:
+        train_loss, grad_norm = _loss_and_grad_norm(model, fn, X, y)
+        val_loss = None
+        if X_val is not None:
+            with torch.no_grad():
+                val_loss = float(fn(model(X_val), y_val))
+        return train_loss, grad_norm, val_loss
+
+    def diverged(message: str, step: int, value: float) -> History:
+        if on_divergence == "raise":
+            raise DivergenceError(message, step=step, loss=value)
+        history.diverged = True
+        history.message = message
+        history.step = step
+        return history
+
+    initial_loss, grad_norm, val_loss = measure()
+    if not math.isfinite(initial_loss):
+        raise ValueError(
+            f"the initial loss is not finite ({initial_loss}); check X, y and the weights"
+        )
+    history.record(
+        presentations=0, n_train=P, train_loss=initial_loss, val_loss=val_loss, grad_norm=grad_norm
+    )
+    step = 0
+    for epoch in range(1, epochs + 1):
+        for idx in _batches(P, batch_size, shuffle, generator):
+            if dev.type != "cpu":
+                idx = idx.to(dev)
+            batch_loss = fn(model(X[idx]), y[idx])
+            if step > 0:  # the loss after the previous update
+                value = float(batch_loss.detach())
+                message = check_divergence(value, step=step, initial_loss=initial_loss, eta=eta)
+                if message is not None:
+                    return diverged(message, step, value)
+            optimizer.zero_grad(set_to_none=True)
+            batch_loss.backward()
+            if clip_value is not None:
+                nn.utils.clip_grad_value_(params, clip_value)
+            if clip_norm is not None:
+                nn.utils.clip_grad_norm_(params, clip_norm)
+            optimizer.step()
+            step += 1
+        train_loss, grad_norm, val_loss = measure()
+        message = check_divergence(train_loss, step=step, initial_loss=initial_loss, eta=eta)
+        if message is not None:  # the history keeps only finite rows
+            return diverged(message, step, train_loss)
+        history.record(
+            presentations=epoch * P,
+            n_train=P,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            grad_norm=grad_norm,
+        )
+        if callback is not None and callback(epoch, model, history) is True:
+            break
+    optimizer.zero_grad(set_to_none=True)
+    return history
+
+
+# ---------------------------------------------------------------------------------------------
+# Early stopping
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """What a patience rule on the validation loss would have done to a recorded run.
+
+    Attributes
+    ----------
+    stop_epoch
+        The epoch at which the rule stops (the last recorded epoch if it never fires).
+    restore_epoch
+        The epoch of minimal validation loss up to ``stop_epoch``: the weights early stopping
+        keeps.
+    best_epoch
+        The epoch of minimal validation loss over the whole run.
+    best_val_loss
+        The validation loss at ``best_epoch``.
+    stopped
+        Whether the rule fired before the end of the run.
+    """
+
+    stop_epoch: float
+    restore_epoch: float
+    best_epoch: float
+    best_val_loss: float
+    stopped: bool
+
+
+def early_stopping_epoch(
+    history: History, patience: int, *, min_delta: float = 0.0
+) -> EarlyStopping:
+    """Apply the rule "stop after ``patience`` records without improvement" to ``history``.
+
+    A record improves if its validation loss is below the best so far by more than
+    ``min_delta``; the rule stops at the ``patience``-th record in a row that does not
+    (Prechelt's simplest criterion).
+
+    Parameters
+    ----------
+    history
+        A run recorded with a validation set.
+    patience
+        Records (epochs) without improvement tolerated, ≥ 1.
+    min_delta
+        Smallest decrease that counts as an improvement, ≥ 0.
+    """
+    if not isinstance(history, History):
+        raise TypeError(f"history must be an ebp.history.History; got {type(history).__name__}")
+    patience = check_int(patience, "patience", min_value=1)
+    min_delta = check_positive(min_delta, "min_delta", allow_zero=True)
+    val = np.asarray(history.val_loss, dtype=float)
+    if val.size == 0:
+        raise ValueError("history must contain validation losses (train with X_val and y_val)")
+    if val.size != len(history.epoch):
+        raise ValueError("history must have one validation loss per recorded epoch")
+    epochs = np.asarray(history.epoch, dtype=float)
+    best, wait, stop = val[0], 0, val.size - 1
+    stopped = False
+    for i in range(1, val.size):
+        if val[i] < best - min_delta:
+            best, wait = val[i], 0
+        else:
+            wait += 1
+            if wait >= patience:
+                stop, stopped = i, True
+                break
+    restore = int(np.argmin(val[: stop + 1]))
+    overall = int(np.argmin(val))
+    return EarlyStopping(
+        stop_epoch=float(epochs[stop]),
+        restore_epoch=float(epochs[restore]),
+        best_epoch=float(epochs[overall]),
+        best_val_loss=float(val[overall]),
+        stopped=stopped,
+    )
