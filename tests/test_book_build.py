@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,80 @@ def test_a_failing_cell_fails_the_build_and_shows_its_traceback(tmp_path: Path) 
     output = proc.stdout + proc.stderr
     assert "ZeroDivisionError" in output
     assert "broken()" in output, "the traceback shows the failing code"
+
+
+# ------------------------------------------------------------------ the real book
+
+UNTRACKED = shutil.ignore_patterns(
+    "_build", ".venv", ".git", ".pytest_cache", ".hypothesis", ".ruff_cache", "__pycache__"
+)
+
+
+class _PageOutputs(HTMLParser):
+    """The images and cell outputs of a built page, in order, leaving out cells tagged
+    ``timing`` (wall-clock measurements: the only outputs allowed to differ between builds)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[str] = []
+        self._divs: list[str] = []  # class attribute of each open <div>
+
+    def _inside(self, cls: str) -> bool:
+        return any(cls in classes.split() for classes in self._divs)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "div":
+            self._divs.append(dict(attrs).get("class") or "")
+        elif tag == "img" and not self._inside("tag_timing"):
+            self.items.append(f"img {dict(attrs).get('src')}")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div" and self._divs:
+            self._divs.pop()
+
+    def handle_data(self, data: str) -> None:
+        if data.strip() and self._inside("cell_output") and not self._inside("tag_timing"):
+            self.items.append(data.strip())
+
+
+def _built_outputs(build: Path) -> dict[str, object]:
+    """Per chapter page, its images and cell outputs; and every glued value except the
+    ``timing_*`` ones."""
+    outputs: dict[str, object] = {}
+    for page in sorted((build / "html" / "book").glob("*.html")):
+        parser = _PageOutputs()
+        parser.feed(page.read_text())
+        outputs[page.name] = parser.items
+    for path in sorted((build / "jupyter_execute").rglob("*.glue.json")):
+        for key, output in json.loads(path.read_text()).items():
+            if not key.startswith("timing_"):
+                outputs[f"{path.name}:{key}"] = output["data"]
+    return outputs
+
+
+def test_the_book_rebuilds_identically(tmp_path: Path) -> None:
+    """A clean build of the real book reproduces every output of the last ``make book``."""
+    reference = REPO / "_build"
+    if not (reference / "jupyter_execute").is_dir():
+        pytest.fail("no _build/jupyter_execute to compare with: run `make book` first")
+    book = tmp_path / "book"
+    shutil.copytree(REPO, book, ignore=UNTRACKED)
+    proc = subprocess.run(
+        [str(JB), "build", ".", *BUILD_FLAGS],
+        cwd=book,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    expected = _built_outputs(reference)
+    actual = _built_outputs(book / "_build")
+    assert any(".glue.json:" in key for key in expected), "the book glues numbers"
+    images = [i for v in expected.values() if isinstance(v, list) for i in v if i.startswith("img")]
+    assert images, "the book's pages have figures"
+    assert sorted(actual) == sorted(expected), "the same cells and glued values"
+    differing = [key for key in expected if actual[key] != expected[key]]
+    assert not differing, (
+        "outputs differ between two clean builds (unseeded randomness? a timestamp?): "
+        f"{differing}; if you edited a chapter since the last `make book`, rebuild first"
+    )

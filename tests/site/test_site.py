@@ -188,6 +188,11 @@ _RAW_DOLLARS_JS = """
 _MATH_STATE_JS = """
 () => ({
   containers: document.querySelectorAll("mjx-container").length,
+  // Display equations wider than the text column are clipped on the page.
+  overflowing: Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+    .filter((el) => el.scrollWidth > el.clientWidth + 2)
+    .map((el) => `${el.scrollWidth}px in ${el.clientWidth}px: ` +
+      (el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 60)),
   unrendered: Array.from(document.querySelectorAll(".math"))
     .filter((el) => !el.querySelector("mjx-container"))
     .map((el) => (el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 80)),
@@ -247,6 +252,11 @@ def test_math_renders(opened: PageProbe, page_path: str) -> None:
             problems.append("math left untypeset:\n" + _listing(state["unrendered"]))
         if state["errors"]:
             problems.append("MathJax errors (mjx-merror):\n" + _listing(state["errors"]))
+        if state["overflowing"]:
+            problems.append(
+                "display math wider than the page (split it with aligned):\n"
+                + _listing(state["overflowing"])
+            )
     raw = probe.page.evaluate(_RAW_DOLLARS_JS)
     if raw:
         problems.append("raw $$ in the visible text:\n" + _listing([repr(s) for s in raw]))
