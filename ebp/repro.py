@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterator
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 
 def seed_everything(seed: int, *, deterministic: bool = True) -> np.random.Generator:
@@ -37,3 +40,20 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> np.random.Gener
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True)
     return np.random.default_rng(seed)
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run PyTorch and the BLAS behind NumPy on one thread inside the block, then restore.
+
+    The book's networks are tiny: one thread is as fast as several, it does not stall when the
+    machine's cores are shared with other work, and the order of floating-point sums no longer
+    depends on how many cores the machine has.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(previous)

@@ -60,3 +60,17 @@ def test_deterministic_flag():
 def test_bad_seeds(seed, error):
     with pytest.raises(error, match="seed"):
         seed_everything(seed)
+
+
+def test_single_threaded_restores_the_thread_counts():
+    from threadpoolctl import threadpool_info
+
+    from ebp.repro import single_threaded
+
+    before = torch.get_num_threads()
+    blas_before = [pool["num_threads"] for pool in threadpool_info()]
+    with single_threaded():
+        assert torch.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    assert torch.get_num_threads() == before
+    assert [pool["num_threads"] for pool in threadpool_info()] == blas_before

@@ -14,8 +14,7 @@ Each function returns a dataclass of NumPy data; nothing here draws (see
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +24,7 @@ from sklearn import metrics
 from ebp import data, train
 from ebp import nn as ebp_nn
 from ebp._validate import check_choice, check_in_range, check_int, check_probability
+from ebp.repro import single_threaded
 
 __all__ = [
     "LOSS_CURVES",
@@ -35,21 +35,6 @@ __all__ = [
     "loss_curves",
     "overfitting",
 ]
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int = 1) -> Iterator[None]:
-    """Run PyTorch on ``n`` threads inside the block, then restore the previous setting.
-
-    The networks here are tiny: one thread is as fast as several, and it does not stall when
-    the machine's cores are shared with other work.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,7 +258,7 @@ def digits_classifier(
     seed = check_int(seed, "seed", min_value=0)
     split = data.digits(seed=seed)
     K = split.n_classes
-    with _torch_threads(1):
+    with single_threaded():
         model = _build(loss, hidden, split.n_features, K, seed)
         history = train.fit(
             model,
@@ -434,7 +419,7 @@ def overfitting(
     seeds = [check_int(s, f"seeds[{i}]", min_value=0) for i, s in enumerate(seeds)]
 
     rows: dict[str, list] = {k: [] for k in ("train", "val", "err", "best", "stop", "restore")}
-    with _torch_threads(1):
+    with single_threaded():
         for seed in seeds:
             split = data.digits(n_train=n_train, n_val=n_val, seed=seed)
             K = split.n_classes

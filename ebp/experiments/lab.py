@@ -29,15 +29,13 @@ can be drawn on one axis.  A run that diverges is a *result*, not a crash: it st
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 
 from ebp import data as ebp_data
 from ebp import nn as ebp_nn
@@ -46,6 +44,7 @@ from ebp import train as ebp_train
 from ebp._validate import as_float_array, check_choice, check_in_range, check_int, check_positive
 from ebp._validate import check_sizes as _check_sizes
 from ebp.history import History
+from ebp.repro import single_threaded
 
 __all__ = [
     "BATCH_SIZE",
@@ -308,18 +307,6 @@ def _check_training(
 # ---------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run BLAS and PyTorch on one thread (these matrices are tiny), then restore the settings."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def divergence_step(history: History) -> int | None:
     """The update count at which a diverged run stopped (``None`` if it did not diverge)."""
     if not isinstance(history, History):
@@ -539,7 +526,7 @@ def run_lab(
     sizes, eta, epochs, batch_size = _check_training(
         sizes, eta, epochs, batch_size, lab_data.X_train.shape[0]
     )
-    with _one_thread():
+    with single_threaded():
         runs = _run_all(cfgs, seed_arr, lab_data, sizes, eta, epochs, batch_size)
     return LabResult(cfgs, seed_arr, runs, lab_data, sizes, eta, epochs, batch_size)
 
@@ -934,7 +921,7 @@ def compare_numpy_torch(
         shuffle=False,
         on_divergence="stop",
     )
-    with _one_thread():
+    with single_threaded():
         h_np = scratch.fit(
             network, prep.X_train, prep.T_train, X_val=prep.X_val, T_val=prep.T_val, **common
         )

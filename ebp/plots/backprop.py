@@ -306,6 +306,12 @@ def _reference_line(ax: Axes, n: np.ndarray, anchor: float, slope: float, label:
     )
 
 
+def _finish_cost_axes(ax: Axes, n: np.ndarray, ylabel: str, title: str) -> None:
+    ax.set(xscale="log", yscale="log", xlabel="number of parameters N", ylabel=ylabel, title=title)
+    ax.legend(loc="upper left", fontsize=9)
+    ax.set_xlim(n[0] / 1.5, n[-1] * 4)
+
+
 def plot_backprop_counts(cost: BackpropCost) -> Figure:
     """Backprop vs central differences: counted multiply-adds per gradient (exact).
 
@@ -325,15 +331,7 @@ def plot_backprop_counts(cost: BackpropCost) -> Figure:
     ax.plot(n, cost.forward_macs, "^--", color=GREEN, label="one forward pass")
     _reference_line(ax, n, float(cost.fd_macs[-1]), 2.0, "∝ N²")
     _reference_line(ax, n, float(cost.backprop_macs[-1]), 1.0, "∝ N")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="number of parameters N",
-        ylabel="multiply-adds per gradient",
-        title="Counted (exact)",
-    )
-    ax.legend(loc="upper left", fontsize=9)
-    ax.set_xlim(n[0] / 1.5, n[-1] * 4)
+    _finish_cost_axes(ax, n, "multiply-adds per gradient", "Counted (exact)")
     return fig
 
 
@@ -368,15 +366,8 @@ def plot_backprop_timing(cost: BackpropCost) -> Figure:
         )
     _reference_line(ax, n, float(cost.timing_fd_s[-1]), 2.0, "∝ N²")
     _reference_line(ax, n, float(cost.timing_backprop_s[-1]), 1.0, "∝ N")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="number of parameters N",
-        ylabel="seconds per gradient (best of repeats)",
-        title="Measured on the machine that built this page",
-    )
-    ax.legend(loc="upper left", fontsize=9)
-    ax.set_xlim(n[0] / 1.5, n[-1] * 4)
+    title = "Measured on the machine that built this page"
+    _finish_cost_axes(ax, n, "seconds per gradient (best of repeats)", title)
     return fig
 
 
