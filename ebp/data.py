@@ -8,20 +8,24 @@ row; class labels are ``int64``.
   the paper's OCR data, split into fixed stratified train / (validation) / test sets.
 - :func:`quadratic_bowl`: the regression ``z = 5a² + 3b²``.
 - :func:`encode_targets`: class labels → target vectors (one-hot, ±1, …, paper §4.5).
-
-New data sets (the two Gaussians of Figs 9/10, the 1-1-1 set of Fig 13, …) are added as further
-functions that return arrays or a :class:`Split`.
+- :func:`two_gaussians`: the two Gaussian classes of Figs 9/10 (§5.2), as a :class:`Dataset`.
+- :func:`fig13_classes`: the 1-D classes N(∓1, σ = 0.4) of Figs 13/14 (§5.2).
+- :func:`redundant`, :func:`redundant_two_gaussians`: k copies of n patterns (§4.1).
+- :func:`add_offset`, :func:`scale_columns`, :func:`correlate`: transforms that spoil the inputs on
+  purpose (a mean offset, unequal scales, correlation; §4.3 and §5.3).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ebp._validate import (
+    as_float_array,
     check_choice,
     check_in_range,
     check_int,
@@ -31,10 +35,18 @@ from ebp._validate import (
 
 __all__ = [
     "TARGET_SCHEMES",
+    "Dataset",
     "Split",
+    "add_offset",
+    "correlate",
     "digits",
     "encode_targets",
+    "fig13_classes",
     "quadratic_bowl",
+    "redundant",
+    "redundant_two_gaussians",
+    "scale_columns",
+    "two_gaussians",
 ]
 
 
@@ -349,3 +361,358 @@ def encode_targets(
     targets = np.full((labels.size, n_classes), off, dtype=np.float64)
     targets[np.arange(labels.size), labels] = on
     return targets
+
+
+# ---------------------------------------------------------------------------------------------
+# The toy sets of §5.2 and the redundant set of §4.1
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Inputs and targets of a small labelled data set, with a name for figure titles.
+
+    It unpacks like a pair: ``X, y = two_gaussians()``.
+
+    Attributes
+    ----------
+    X
+        Inputs, float64, shape ``(P, n_features)``.
+    y
+        Targets, float64, shape ``(P, 1)``; ``±1`` for the paper's two-class sets (§4.5).
+    name
+        A short description, e.g. ``"two Gaussians (Fig 9/10)"``.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    name: str
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Iterate over ``(X, y)``, so that a data set unpacks like a tuple."""
+        return iter((self.X, self.y))
+
+    @property
+    def n_patterns(self) -> int:
+        """Number of patterns ``P``."""
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Number of inputs per pattern."""
+        return int(self.X.shape[1])
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Class labels, int64 ``(P,)``: 1 where the first target is positive, else 0."""
+        return (self.y[:, 0] > 0).astype(np.int64)
+
+
+FIG10_CLASS_VARIANCE = 0.036
+"""Per-class isotropic variance ``s²`` of :func:`two_gaussians` (see its derivation)."""
+
+
+def _check_means(means: Any) -> np.ndarray:
+    arr = as_float_array(means, "means", ndim=2)
+    if arr.shape[0] != 2 or arr.shape[1] < 1:
+        raise ValueError(
+            f"means must hold two points, shape (2, n_features); got shape {arr.shape}"
+        )
+    return arr
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool; got {type(value).__name__}")
+    return bool(value)
+
+
+def _whiten_sample(E: np.ndarray) -> np.ndarray:
+    """``E`` centred and rotated/scaled so that its sample covariance (``1/P``) is exactly ``I``."""
+    E = E - E.mean(axis=0)
+    lam, U = np.linalg.eigh(E.T @ E / E.shape[0])
+    return E @ (U / np.sqrt(lam)) @ U.T
+
+
+def two_gaussians(
+    n: int = 100,
+    *,
+    seed: int = 0,
+    means: Any = ((-0.4, -0.8), (0.4, 0.8)),
+    class_std: float | None = None,
+    exact: bool = True,
+    shuffle: bool = True,
+) -> Dataset:
+    """The two Gaussian classes of Figs 9/10 (§5.2): ``n/2`` points each, targets ``∓1``.
+
+    Class 0 (target −1) is drawn from ``N(means[0], s² I)``, class 1 (target +1) from
+    ``N(means[1], s² I)``.  The paper gives the means and the input covariance's eigenvalues
+    (≈ 0.84 and ≈ 0.036) but not ``s``; it follows from them.  With ``means = ±μ`` and equal
+    class sizes, the inputs have mean 0 and covariance ``s² I + μ μᵀ``: the between-class part
+    ``μ μᵀ`` adds ``‖μ‖²`` along ``μ`` only.  Its eigenvalues are therefore ``s² + ‖μ‖²``
+    (along ``μ``) and ``s²`` (across it).  With ``μ = (0.4, 0.8)``, ``‖μ‖² = 0.16 + 0.64 = 0.8``,
+    so ``s² = 0.036`` gives ``0.836 ≈ 0.84`` and ``0.036``: the default ``class_std = √0.036``.
+
+    The eigenvalues of an i.i.d. sample of 100 points scatter around these values (the smaller by
+    about ±14 % from seed to seed: a variance estimated from ``P`` points has relative spread
+    ``√(2/P)``).  With ``exact=True`` (the default) each class's Gaussian noise is drawn and then
+    whitened and rescaled so that its *sample* mean is exactly 0 and its *sample* covariance
+    (with ``1/(n/2)``) exactly ``s² I``; the points still look like a Gaussian sample, but the
+    data's covariance, and so the LMS Hessian ``XᵀX/P`` (eq 29), has exactly the eigenvalues
+    ``s² + ‖μ‖²`` and ``s²`` whatever the seed, as the paper's sample had.
+
+    Parameters
+    ----------
+    n
+        Number of points, even, ≥ 2.
+    seed
+        Seed of the draw (and of the shuffle).
+    means
+        The two class centres, shape ``(2, n_features)``.
+    class_std
+        Per-class isotropic standard deviation ``s > 0``; ``None`` for ``√0.036 ≈ 0.190``.
+    exact
+        Make each class's sample mean and covariance exactly ``means[k]`` and ``s² I`` (needs
+        ``n/2 > n_features``); ``False`` for plain i.i.d. draws.
+    shuffle
+        If true, the rows come in a random (seeded) order; otherwise class 0 first.
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape ``(n, n_features)``, ``y`` of shape ``(n, 1)`` with entries ``±1``.
+    """
+    n = check_int(n, "n", min_value=2)
+    if n % 2:
+        raise ValueError(f"n must be even (n/2 points per class); got {n}")
+    seed = check_int(seed, "seed", min_value=0)
+    centres = _check_means(means)
+    s = math.sqrt(FIG10_CLASS_VARIANCE) if class_std is None else class_std
+    s = check_positive(s, "class_std")
+    _check_bool(exact, "exact")
+    _check_bool(shuffle, "shuffle")
+    half = n // 2
+    d = centres.shape[1]
+    if exact and half <= d:
+        raise ValueError(
+            f"n must be > {2 * d} with exact=True (each class needs more than {d} points for its "
+            f"sample covariance to be s² I); got {n}"
+        )
+    rng = np.random.default_rng(seed)
+    noise = [rng.standard_normal((half, d)) for _ in centres]
+    if exact:
+        noise = [_whiten_sample(e) for e in noise]
+    X = np.concatenate([c + s * e for c, e in zip(centres, noise, strict=True)])
+    y = np.concatenate([np.full((half, 1), -1.0), np.full((half, 1), 1.0)])
+    if shuffle:
+        order = rng.permutation(n)
+        X, y = X[order], y[order]
+    return Dataset(X=X, y=y, name="two Gaussians (Fig 9/10)")
+
+
+def fig13_classes(
+    n_per_class: int = 10,
+    *,
+    seed: int = 0,
+    centers: tuple[float, float] = (-1.0, 1.0),
+    std: float = 0.4,
+    shuffle: bool = True,
+) -> Dataset:
+    """The 1-D two-class set of Figs 13/14 (§5.2), learnt there by a 1-1-1 network.
+
+    Class 0 is drawn from ``N(centers[0], std²)`` with target −1, class 1 from
+    ``N(centers[1], std²)`` with target +1 (the paper: ``N(∓1, σ = 0.4)``, 10 examples each,
+    targets ∓1).
+
+    Parameters
+    ----------
+    n_per_class
+        Examples per class (≥ 1).
+    seed
+        Seed of the draw and the shuffle.
+    centers
+        The two class means.
+    std
+        The classes' standard deviation, > 0.
+    shuffle
+        If true, the rows come in a random (seeded) order; otherwise class 0 first.
+
+    Returns
+    -------
+    Dataset
+        ``X`` and ``y`` of shape ``(2 n_per_class, 1)``.
+    """
+    n_per_class = check_int(n_per_class, "n_per_class", min_value=1)
+    seed = check_int(seed, "seed", min_value=0)
+    c = as_float_array(centers, "centers", shape=(2,))
+    std = check_positive(std, "std")
+    _check_bool(shuffle, "shuffle")
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([m + std * rng.standard_normal((n_per_class, 1)) for m in c])
+    y = np.concatenate([np.full((n_per_class, 1), -1.0), np.full((n_per_class, 1), 1.0)])
+    if shuffle:
+        order = rng.permutation(X.shape[0])
+        X, y = X[order], y[order]
+    return Dataset(X=X, y=y, name="1-D classes N(∓1, 0.4²) (Fig 13/14)")
+
+
+def redundant(X: Any, y: Any, copies: int) -> tuple[np.ndarray, np.ndarray]:
+    """``copies`` copies of the ``n`` patterns ``(X, y)``, stacked block after block (§4.1).
+
+    The paper's example of a redundant training set is 1000 patterns made of 10 copies of the
+    same 100: a batch gradient costs 10× more than on the 100 patterns and tells nothing more,
+    while stochastic learning sees the same information 10× sooner.
+
+    Parameters
+    ----------
+    X
+        Inputs, shape ``(n, …)``.
+    y
+        Targets or labels, with the same number of rows as ``X``.
+    copies
+        Number of copies ``k`` (≥ 1).
+
+    Returns
+    -------
+    X_rep, y_rep : numpy.ndarray
+        ``k·n`` rows; rows ``i·n … (i+1)·n − 1`` equal ``X`` (resp. ``y``) for every block ``i``.
+    """
+    X = as_float_array(X, "X")
+    if X.ndim < 1 or X.shape[0] < 1:
+        raise ValueError(f"X must have at least one pattern (row); got shape {X.shape}")
+    if isinstance(y, (str, bytes)) or y is None:
+        raise TypeError(f"y must be an array; got {type(y).__name__}")
+    y_arr = y.detach().cpu().numpy() if hasattr(y, "detach") else np.asarray(y)
+    if y_arr.ndim < 1 or y_arr.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have as many rows as X ({X.shape[0]}); got shape {y_arr.shape}")
+    copies = check_int(copies, "copies", min_value=1)
+    reps_X = (copies,) + (1,) * (X.ndim - 1)
+    reps_y = (copies,) + (1,) * (y_arr.ndim - 1)
+    return np.tile(X, reps_X), np.tile(y_arr, reps_y)
+
+
+def redundant_two_gaussians(n: int = 100, copies: int = 10, *, seed: int = 0) -> Dataset:
+    """``copies`` copies of :func:`two_gaussians` ``(n, seed=seed)``: §4.1's redundant set.
+
+    The default is the paper's example, 1000 patterns = 10 copies of 100 (target R5).
+    """
+    base = two_gaussians(n, seed=seed)
+    copies = check_int(copies, "copies", min_value=1)
+    X, y = redundant(base.X, base.y, copies)
+    return Dataset(X=X, y=y, name=f"{copies} copies of {n} two-Gaussian patterns (§4.1)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Transforms that spoil the inputs on purpose (§4.3, §5.3)
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_X(X: Any) -> np.ndarray:
+    X = as_float_array(X, "X", ndim=2)
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"X must have at least one row and one column; got shape {X.shape}")
+    return X
+
+
+def _per_column(value: Any, name: str, n_columns: int) -> np.ndarray:
+    """A scalar or one value per column, as a float array of shape ``(n_columns,)``."""
+    arr = as_float_array(value, name)
+    if arr.ndim == 0:
+        return np.full(n_columns, float(arr))
+    if arr.shape != (n_columns,):
+        raise ValueError(
+            f"{name} must be a number or have one entry per column of X, shape ({n_columns},); "
+            f"got shape {arr.shape}"
+        )
+    return arr
+
+
+def add_offset(X: Any, c: Any) -> np.ndarray:
+    """``X + c``: shift the inputs' mean away from zero (§5.3: a mean ``c`` adds an eigenvalue
+    of order ``c²`` to the LMS Hessian, eq 29).
+
+    Parameters
+    ----------
+    X
+        Inputs, shape ``(P, n)``.
+    c
+        A number (added to every column) or one offset per column, shape ``(n,)``.
+    """
+    X = _check_X(X)
+    return X + _per_column(c, "c", X.shape[1])
+
+
+def scale_columns(X: Any, scales: Any) -> np.ndarray:
+    """``X · diag(scales)``: give the inputs unequal variances (§4.3, §5.3).
+
+    Parameters
+    ----------
+    X
+        Inputs, shape ``(P, n)``.
+    scales
+        One factor per column, shape ``(n,)``, each > 0 (or a single number for all).
+    """
+    X = _check_X(X)
+    s = _per_column(scales, "scales", X.shape[1])
+    if np.any(s <= 0):
+        bad = int(np.flatnonzero(s <= 0)[0])
+        raise ValueError(f"scales must all be > 0; got scales[{bad}] = {s[bad]:g}")
+    return X * s
+
+
+def _correlation_matrix(rho: Any, n: int) -> np.ndarray:
+    arr = as_float_array(rho, "rho")
+    if arr.ndim == 0:
+        r = float(arr)
+        low = -1.0 / (n - 1)
+        if not low < r < 1.0:
+            raise ValueError(
+                f"rho must be in ({low:g}, 1) for {n} columns (so the correlation matrix is "
+                f"positive definite); got {r:g}"
+            )
+        C = np.full((n, n), r)
+        np.fill_diagonal(C, 1.0)
+        return C
+    if arr.shape != (n, n):
+        raise ValueError(
+            f"rho must be a number or an ({n}, {n}) correlation matrix; got shape {arr.shape}"
+        )
+    if not np.allclose(arr, arr.T, rtol=0.0, atol=1e-12):
+        raise ValueError("rho must be a symmetric matrix")
+    if not np.allclose(np.diag(arr), 1.0, rtol=0.0, atol=1e-12):
+        raise ValueError("rho must have ones on its diagonal (a correlation matrix)")
+    return (arr + arr.T) / 2.0
+
+
+def correlate(X: Any, rho: Any) -> np.ndarray:
+    """Mix the columns of ``X`` so that they become correlated: ``X Lᵀ`` with ``L Lᵀ = R``.
+
+    ``L`` is the Cholesky factor of the correlation matrix ``R``.  If the columns of ``X`` are
+    uncorrelated with equal variance ``σ²`` (e.g. after whitening, or fresh ``N(0, 1)`` draws),
+    the result's columns have variance ``σ²`` and correlation matrix ``R`` (§4.3: correlated
+    inputs slow learning; decorrelation undoes this).  Each row of ``L`` has unit norm, so the
+    variance of every column is kept.
+
+    Parameters
+    ----------
+    X
+        Inputs, shape ``(P, n)``, ``n ≥ 2``.
+    rho
+        A number, the correlation between every pair of columns (in ``(−1/(n−1), 1)``), or a full
+        ``(n, n)`` correlation matrix (symmetric, unit diagonal, positive definite).
+
+    Returns
+    -------
+    numpy.ndarray
+        The mixed inputs, shape ``(P, n)``.
+    """
+    X = _check_X(X)
+    n = X.shape[1]
+    if n < 2:
+        raise ValueError(f"X must have at least 2 columns to correlate; got shape {X.shape}")
+    R = _correlation_matrix(rho, n)
+    try:
+        L = np.linalg.cholesky(R)
+    except np.linalg.LinAlgError:
+        raise ValueError("rho must be a positive definite correlation matrix") from None
+    return X @ L.T

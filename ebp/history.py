@@ -39,6 +39,11 @@ class History:
     (§4.1); ``epoch`` is presentations divided by the training-set size. A run stopped by
     divergence has ``diverged`` set, with the ``message`` and the update count ``step``
     after which the divergence was seen.
+
+    Optional columns, filled only when a run asks for them (one entry per recorded row):
+    ``eta``, the learning rate of the next update, when it changes during the run (a schedule
+    or an adaptive rate); ``weights``, the flattened parameter vector (float64), for
+    trajectories; ``layer_stats``, per-layer statistics (see :func:`ebp.train.fit`).
     """
 
     epoch: list[float] = field(default_factory=list)
@@ -49,6 +54,9 @@ class History:
     diverged: bool = False
     message: str | None = None
     step: int | None = None
+    eta: list[float] = field(default_factory=list)
+    weights: list[np.ndarray] = field(default_factory=list, compare=False)
+    layer_stats: list[dict[str, np.ndarray]] = field(default_factory=list, compare=False)
 
     def record(
         self,

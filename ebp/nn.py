@@ -1,5 +1,12 @@
 """The PyTorch side: activations (§4.4), weight initialization (§4.6) and MLP builders.
 
+- Activations: :data:`ACTIVATIONS` (logistic, tanh, the paper's ``1.7159 tanh(2x/3)``, ReLU,
+  identity) and the "twisted" ``f(x) + a·x`` (:func:`twisted`, :class:`Twisted`, or the name
+  ``"<base>+<a>x"`` such as ``"lecun_tanh+0.1x"``).
+- Initializations: :data:`INITS` and :func:`init_weights_` (LeCun's eqs 15/16, Xavier, He,
+  PyTorch's default, zeros, constant, a fixed-σ normal).
+- :func:`mlp` builds a network; :func:`layer_stats` measures its weighted sums and activations.
+
 Networks are plain ``torch.nn.Sequential`` stacks ``Linear, act, Linear, act, …, Linear[, act]``
 so that every torch tool (``torch.func``, optimizers, hooks) applies to them unchanged.  Building
 one never touches PyTorch's global random state: weights are drawn from a local
@@ -11,7 +18,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,18 +29,29 @@ from torch import Tensor
 from torch import nn as tnn
 
 from ebp import scratch
-from ebp._validate import check_choice, check_int, check_positive, check_sizes
+from ebp._validate import (
+    as_tensor,
+    check_choice,
+    check_int,
+    check_positive,
+    check_sizes,
+    describe,
+)
 
 __all__ = [
     "ACTIVATIONS",
     "INITS",
+    "LayerStats",
     "LeCunTanh",
+    "Twisted",
     "from_scratch",
     "get_activation",
     "init_weights_",
+    "layer_stats",
     "lecun_tanh",
     "mlp",
     "to_scratch",
+    "twisted",
 ]
 
 
@@ -69,9 +89,139 @@ _MODULE_NAMES: tuple[tuple[type[tnn.Module], str], ...] = (
 )
 
 
+class Twisted(tnn.Module):
+    """``f(x) + a·x``: an activation with the paper's small linear "twisting term" (§4.4).
+
+    The term keeps the slope at least ``a`` everywhere, so a saturated unit still passes some
+    gradient: there are no flat spots.
+
+    Parameters
+    ----------
+    base
+        The activation ``f``: a name in :data:`ACTIVATIONS` or an ``nn.Module``.
+    a
+        The slope of the twisting term, ≥ 0 (the paper suggests a small value, e.g. 0.1).
+    """
+
+    def __init__(self, base: str | tnn.Module = "tanh", a: float = 0.1) -> None:
+        super().__init__()
+        if isinstance(base, str):
+            self.base_name: str | None = check_choice(base, "base", ACTIVATIONS)
+            base = ACTIVATIONS[base]()
+        elif isinstance(base, tnn.Module):
+            self.base_name = _activation_name(base)
+        else:
+            raise TypeError(
+                f"base must be an activation name, one of {sorted(ACTIVATIONS)}, or an "
+                f"nn.Module; got {type(base).__name__}"
+            )
+        self.base = base
+        self.a = float(check_positive(a, "a", allow_zero=True))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``base(x) + a·x``, elementwise."""
+        return self.base(x) + self.a * x
+
+    def extra_repr(self) -> str:
+        return f"a={self.a:g}"
+
+
+def twisted(base: str | Callable[[Tensor], Tensor], a: float) -> Callable[[Tensor], Tensor]:
+    """The function ``x ↦ f(x) + a·x``, ``f`` with the twisting term of §4.4.
+
+    Its derivative is ``f′(x) + a`` ≥ ``a``: with ``a > 0`` no input is in a flat spot.
+
+    Parameters
+    ----------
+    base
+        ``f``: a name in :data:`ACTIVATIONS` or a function of a tensor.
+    a
+        The slope of the twisting term, ≥ 0.
+
+    Examples
+    --------
+    >>> f = twisted("tanh", 0.1)
+    >>> round(float(f(torch.tensor(0.5))), 4)  # tanh(0.5) + 0.05
+    0.5121
+    """
+    a = float(check_positive(a, "a", allow_zero=True))
+    if isinstance(base, str):
+        f: Callable[[Tensor], Tensor] = ACTIVATIONS[check_choice(base, "base", ACTIVATIONS)]()
+    elif callable(base):
+        f = base
+    else:
+        raise TypeError(
+            f"base must be an activation name, one of {sorted(ACTIVATIONS)}, or a function; "
+            f"got {type(base).__name__}"
+        )
+
+    def f_twisted(x: Tensor) -> Tensor:
+        return f(x) + a * x
+
+    f_twisted.__name__ = f"twisted_{getattr(base, '__name__', base)}"
+    return f_twisted
+
+
+_TWISTED_NAME = re.compile(r"^(?P<base>[a-z_]+)\+(?P<a>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)x$")
+
+
+def _parse_twisted(name: str) -> tuple[str, float] | None:
+    match = _TWISTED_NAME.match(name)
+    if match is None or match["base"] not in ACTIVATIONS:
+        return None
+    return match["base"], float(match["a"])
+
+
+ActivationSpec = str | Callable[[], tnn.Module]
+"""An activation for :func:`mlp`: a name, or a zero-argument factory returning a new module."""
+
+
+def _activation_factory(spec: Any, name: str) -> Callable[[], tnn.Module]:
+    """A zero-argument function building a new activation module for ``spec``."""
+    if isinstance(spec, str):
+        twist = _parse_twisted(spec)
+        if twist is not None:
+            base, a = twist
+            return lambda: Twisted(base, a)
+        if spec not in ACTIVATIONS:
+            listed = ", ".join(repr(c) for c in sorted(ACTIVATIONS))
+            raise ValueError(
+                f"{name} must be one of {listed}, a twisted form '<base>+<a>x' such as "
+                f"'lecun_tanh+0.1x', or a factory returning an nn.Module; got {spec!r}"
+            )
+        return ACTIVATIONS[spec]
+    if isinstance(spec, tnn.Module):
+        raise TypeError(
+            f"{name} must be a name or a zero-argument factory such as torch.nn.Tanh or "
+            f"functools.partial(Twisted, 'tanh', 0.1), not a module instance (one instance "
+            f"would be shared by every layer); got {type(spec).__name__}"
+        )
+    if not callable(spec):
+        raise TypeError(
+            f"{name} must be an activation name or a zero-argument factory returning an "
+            f"nn.Module; got {type(spec).__name__} {describe(spec)}"
+        )
+
+    def build() -> tnn.Module:
+        module = spec()
+        if not isinstance(module, tnn.Module):
+            raise TypeError(
+                f"{name} factory must return a torch.nn.Module; got {type(module).__name__}"
+            )
+        return module
+
+    return build
+
+
 def get_activation(name: str) -> tnn.Module:
-    """A new activation module for ``name`` (one of :data:`ACTIVATIONS`)."""
-    return ACTIVATIONS[check_choice(name, "activation", ACTIVATIONS)]()
+    """A new activation module for ``name``.
+
+    ``name`` is one of :data:`ACTIVATIONS`, or the twisted form ``"<base>+<a>x"`` (e.g.
+    ``"lecun_tanh+0.1x"``), which builds :class:`Twisted` ``(base, a)``: ``f(x) + a·x`` (§4.4).
+    """
+    if not isinstance(name, str):
+        check_choice(name, "activation", ACTIVATIONS)  # raises the TypeError
+    return _activation_factory(name, "activation")()
 
 
 def _activation_name(module: tnn.Module) -> str | None:
@@ -85,7 +235,18 @@ def _activation_name(module: tnn.Module) -> str | None:
 # Initialization (paper §4.6, eqs 14–16)
 # ---------------------------------------------------------------------------------------------
 
-INITS: tuple[str, ...] = ("lecun_normal", "lecun_uniform", "normal", "zeros", "pytorch")
+INITS: tuple[str, ...] = (
+    "lecun_normal",
+    "lecun_uniform",
+    "xavier_normal",
+    "xavier_uniform",
+    "he_normal",
+    "normal",
+    "zeros",
+    "constant",
+    "pytorch",
+)
+"""Initialization schemes of :func:`init_weights_`."""
 
 
 def _sample_(param: Tensor, kind: str, spread: float, generator: torch.Generator | None) -> None:
@@ -120,17 +281,23 @@ def init_weights_(
         An ``nn.Linear`` or any module containing some.
     scheme
         ``"lecun_normal"``: ``N(0, σ²)`` with ``σ = scale · fan_in^{-1/2}`` (eqs 15/16);
-        ``"lecun_uniform"``: ``U(±√3 σ)``, the same σ; ``"normal"``: ``N(0, scale²)``, ignoring
-        the fan-in (the badly scaled beginner's choice); ``"zeros"``: all zero;
-        ``"pytorch"``: PyTorch's default ``nn.Linear`` init – ``kaiming_uniform_(a=√5)``, i.e.
-        ``U(±scale/√fan_in)`` for weights and biases (σ = ``1/√(3 fan_in)``, about 0.58 of the
-        paper's) – but drawn from ``generator`` rather than the global RNG.  Biases are zero for
-        every scheme except ``"pytorch"``.
+        ``"lecun_uniform"``: ``U(±√3 σ)``, the same σ;
+        ``"xavier_normal"`` / ``"xavier_uniform"`` (Glorot & Bengio 2010): ``N(0, σ²)`` /
+        ``U(±√3 σ)`` with ``σ = scale · √(2/(fan_in + fan_out))``;
+        ``"he_normal"`` (He et al. 2015, for ReLU): ``N(0, σ²)`` with
+        ``σ = scale · √(2/fan_in)``;
+        ``"normal"``: ``N(0, scale²)``, ignoring the fan-in (the badly scaled beginner's choice,
+        and the "too large / too small" experiments); ``"zeros"``: all zero;
+        ``"constant"``: every weight equal to ``scale`` (the symmetry problem: all hidden units
+        stay identical); ``"pytorch"``: PyTorch's default ``nn.Linear`` init –
+        ``kaiming_uniform_(a=√5)``, i.e. ``U(±scale/√fan_in)`` for weights and biases
+        (σ = ``1/√(3 fan_in)``, about 0.58 of the paper's) – but drawn from ``generator`` rather
+        than the global RNG.  Biases are zero for every scheme except ``"pytorch"``.
     generator
         Source of randomness; ``None`` uses a fresh generator seeded with 0 (never the global
         RNG), so the call is reproducible either way.
     scale
-        Multiplies σ (or the uniform bound); > 0.
+        Multiplies σ (or the uniform bound); the weights' value for ``"constant"``; > 0.
     """
     if not isinstance(module, tnn.Module):
         raise TypeError(f"module must be a torch.nn.Module; got {type(module).__name__}")
@@ -144,11 +311,22 @@ def init_weights_(
     if not linears:
         raise ValueError("module must contain at least one torch.nn.Linear layer")
     for layer in linears:
-        sigma = scale / math.sqrt(layer.in_features)
+        fan_in, fan_out = layer.in_features, layer.out_features
+        sigma = scale / math.sqrt(fan_in)
+        glorot = scale * math.sqrt(2.0 / (fan_in + fan_out))
         if scheme == "lecun_normal":
             _sample_(layer.weight, "normal", sigma, generator)
         elif scheme == "lecun_uniform":
             _sample_(layer.weight, "uniform", math.sqrt(3.0) * sigma, generator)
+        elif scheme == "xavier_normal":
+            _sample_(layer.weight, "normal", glorot, generator)
+        elif scheme == "xavier_uniform":
+            _sample_(layer.weight, "uniform", math.sqrt(3.0) * glorot, generator)
+        elif scheme == "he_normal":
+            _sample_(layer.weight, "normal", math.sqrt(2.0) * sigma, generator)
+        elif scheme == "constant":
+            with torch.no_grad():
+                layer.weight.fill_(scale)
         elif scheme == "normal":
             _sample_(layer.weight, "normal", scale, generator)
         elif scheme == "pytorch":
@@ -187,8 +365,8 @@ def _empty_linear(n_in: int, n_out: int, dtype: torch.dtype, device: Any) -> tnn
 
 def mlp(
     sizes: Sequence[int],
-    activation: str = "lecun_tanh",
-    output_activation: str | None = None,
+    activation: ActivationSpec = "lecun_tanh",
+    output_activation: ActivationSpec | None = None,
     init: str = "lecun_normal",
     *,
     scale: float = 1.0,
@@ -203,9 +381,14 @@ def mlp(
     sizes
         Widths ``(n_0, n_1, …, n_L)``, input first; at least two.
     activation
-        Hidden activation, one of :data:`ACTIVATIONS` (default: the paper's ``1.7159 tanh(2x/3)``).
+        Hidden activation (default: the paper's ``1.7159 tanh(2x/3)``): a name in
+        :data:`ACTIVATIONS`; a twisted name ``"<base>+<a>x"`` such as ``"lecun_tanh+0.1x"``
+        for ``f(x) + a·x`` (§4.4, :class:`Twisted`); or a zero-argument factory returning a new
+        ``nn.Module`` each call, e.g. ``torch.nn.SiLU`` or
+        ``functools.partial(Twisted, "tanh", 0.05)``.
     output_activation
-        Activation after the last layer; ``None`` or ``"identity"`` adds none.
+        Activation after the last layer, in the same forms; ``None`` or ``"identity"`` adds
+        none.
     init
         Initialization scheme, see :func:`init_weights_`.
     scale
@@ -216,9 +399,12 @@ def mlp(
         Of the parameters.  Weights do not depend on the device.
     """
     sizes = check_sizes(sizes)
-    check_choice(activation, "activation", ACTIVATIONS)
-    if output_activation is not None:
-        check_choice(output_activation, "output_activation", ACTIVATIONS)
+    hidden = _activation_factory(activation, "activation")
+    output = (
+        None
+        if output_activation is None
+        else _activation_factory(output_activation, "output_activation")
+    )
     check_choice(init, "init", INITS)
     seed = check_int(seed, "seed", min_value=0)
     dtype = _check_dtype(dtype)
@@ -227,9 +413,9 @@ def mlp(
     for l, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(_empty_linear(n_in, n_out, dtype, device))
         if l < L - 1:
-            layers.append(get_activation(activation))
-    if output_activation not in (None, "identity"):
-        layers.append(get_activation(output_activation))
+            layers.append(hidden())
+    if output is not None and output_activation != "identity":
+        layers.append(output())
     model = tnn.Sequential(*layers)
     init_weights_(model, init, generator=torch.Generator().manual_seed(seed), scale=scale)
     return model
@@ -312,3 +498,155 @@ def to_scratch(module: tnn.Module) -> scratch.Network:
     if not weights:
         raise ValueError("module must contain at least one torch.nn.Linear layer")
     return scratch.Network(weights, biases, activations)
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring a network: weighted sums and activations per layer (§4.6)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Statistics of one ``nn.Linear`` layer's weighted sums and of the activation after it.
+
+    Means and standard deviations are taken over all units and patterns of the batch
+    (population std, ``1/N``).  The paper wants the weighted sums' std ≈ 1 (eq 14 with
+    σ_w = m^{-1/2}, eqs 15/16).
+
+    Attributes
+    ----------
+    index
+        The layer's position among the model's ``nn.Linear`` layers, from 0.
+    fan_in, fan_out
+        The layer's ``in_features`` and ``out_features``.
+    activation
+        Class name of the module applied after the layer (``"Identity"`` if none).
+    pre_mean, pre_std
+        Of the weighted sums ``y = W x + b`` (pre-activations).
+    act_mean, act_std
+        Of the activations ``f(y)`` (equal to the pre-activation stats when there is none).
+    pre_values, act_values
+        The values themselves, float64 arrays of shape ``(P, fan_out)``, when asked for with
+        ``keep_values=True`` (for histograms); else ``None``.
+    """
+
+    index: int
+    fan_in: int
+    fan_out: int
+    activation: str
+    pre_mean: float
+    pre_std: float
+    act_mean: float
+    act_std: float
+    pre_values: np.ndarray | None = None
+    act_values: np.ndarray | None = None
+
+
+def _following_activations(model: tnn.Module) -> dict[int, tnn.Module]:
+    """For each ``nn.Linear`` (by id) directly followed by a non-Linear sibling in an
+    ``nn.Sequential``, that sibling: the activation applied to the layer's output."""
+    after: dict[int, tnn.Module] = {}
+    for container in model.modules():
+        if not isinstance(container, tnn.Sequential):
+            continue
+        children = list(container)
+        for first, second in itertools.pairwise(children):
+            if isinstance(first, tnn.Linear) and not isinstance(second, tnn.Linear):
+                after[id(first)] = second
+    return after
+
+
+def layer_stats(model: tnn.Module, X: Any, *, keep_values: bool = False) -> list[LayerStats]:
+    """Mean and std of every ``nn.Linear`` layer's weighted sums and activations on a batch.
+
+    One forward pass of ``X`` under ``torch.no_grad()``, observed with forward hooks that are
+    removed before returning (also on error); the model's parameters, mode and the global RNG
+    are untouched.  The activation of a layer is the module right after it in an
+    ``nn.Sequential`` (as :func:`mlp` builds); a layer with none gets its own outputs.
+
+    Used for target R2: with standardized inputs and ``σ_w = m^{-1/2}`` (eqs 15/16) the first
+    layer's weighted sums have std ≈ 1 (eq 14), then shrink with depth for the recommended
+    sigmoid, because ``Var f(y) ≈ 0.75`` for ``y ~ N(0, 1)``.
+
+    Parameters
+    ----------
+    model
+        A module containing ``nn.Linear`` layers.
+    X
+        A batch of inputs, shape ``(P, n_inputs)``, converted to the model's dtype and device.
+    keep_values
+        Also return the values (for histograms).
+
+    Returns
+    -------
+    list of LayerStats
+        One entry per ``nn.Linear``, in the order they ran in the forward pass.
+    """
+    if not isinstance(model, tnn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if not isinstance(keep_values, (bool, np.bool_)):
+        raise TypeError(f"keep_values must be a bool; got {type(keep_values).__name__}")
+    linears = [m for m in model.modules() if isinstance(m, tnn.Linear)]
+    if not linears:
+        raise ValueError("model must contain at least one torch.nn.Linear layer")
+    first = next(iter(model.parameters()))
+    x = as_tensor(X, "X", ndim=2, dtype=first.dtype, device=first.device)
+    if x.shape[1] != linears[0].in_features or x.shape[0] < 1:
+        raise ValueError(
+            f"X must have shape (P, {linears[0].in_features}) with P >= 1 for this model; "
+            f"got shape {tuple(x.shape)}"
+        )
+    after = _following_activations(model)
+    pre: dict[int, Tensor] = {}
+    act: dict[int, Tensor] = {}
+    order: list[tnn.Linear] = []
+
+    def on_linear(module: tnn.Module, _inputs: Any, output: Tensor) -> None:
+        if id(module) not in pre:
+            order.append(module)
+        pre[id(module)] = output.detach()
+
+    def make_on_act(linear: tnn.Linear) -> Callable[..., None]:
+        def on_act(_module: tnn.Module, _inputs: Any, output: Tensor) -> None:
+            act[id(linear)] = output.detach()
+
+        return on_act
+
+    handles = []
+    try:
+        for layer in linears:
+            handles.append(layer.register_forward_hook(on_linear))
+            if id(layer) in after:
+                handles.append(after[id(layer)].register_forward_hook(make_on_act(layer)))
+        with torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+    def stats(t: Tensor) -> tuple[float, float]:
+        t = t.to(torch.float64)
+        return float(t.mean()), float(t.std(unbiased=False)) if t.numel() > 1 else 0.0
+
+    result = []
+    for i, layer in enumerate(order):
+        y = pre[id(layer)]
+        a = act.get(id(layer), y)
+        nxt = after.get(id(layer))
+        pm, ps = stats(y)
+        am, as_ = stats(a)
+        result.append(
+            LayerStats(
+                index=i,
+                fan_in=layer.in_features,
+                fan_out=layer.out_features,
+                activation="Identity" if nxt is None else type(nxt).__name__,
+                pre_mean=pm,
+                pre_std=ps,
+                act_mean=am,
+                act_std=as_,
+                pre_values=y.cpu().to(torch.float64).numpy().copy() if keep_values else None,
+                act_values=a.cpu().to(torch.float64).numpy().copy() if keep_values else None,
+            )
+        )
+    return result

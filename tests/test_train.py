@@ -341,3 +341,298 @@ def test_early_stopping_bad_input():
         train.early_stopping_epoch([1, 2], 3)
     with pytest.raises(ValueError, match="patience"):
         train.early_stopping_epoch(history_with_val([1.0, 2.0]), 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Options of §4.1, §4.2, §4.7: orders, emphasis, schedules, optimizers, recording
+# ---------------------------------------------------------------------------------------------
+
+
+def flat(model):
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+
+def test_defaults_reproduce_the_numbers_of_the_loop_before_the_options():
+    # computed with ebp.train.fit before order/emphasis/schedules/optimizers were added
+    X, z = bowl()
+    h = train.fit(small_net(), X, z, eta=0.05, epochs=5, batch_size=8)
+    pinned = [6.0585938021339, 2.905691876886791, 2.210986428991018, 2.0566006468162854,
+              2.0108978058828266, 1.9507883209812422]  # fmt: skip
+    assert h.train_loss == pytest.approx(pinned, rel=1e-9)
+    h = train.fit(
+        small_net(), X, z, eta=0.05, epochs=4, batch_size=4, shuffle=False, momentum=0.5,
+        weight_decay=1e-3,
+    )  # fmt: skip
+    pinned = [6.0585938021339, 2.45709060335658, 2.3312707629497, 2.2396278498340063,
+              2.1610196050803108]  # fmt: skip
+    assert h.train_loss == pytest.approx(pinned, rel=1e-9)
+
+
+def test_defaults_are_plain_sgd_on_a_seeded_randperm_bit_for_bit():
+    X, z = bowl(32)
+    model = small_net()
+    h = train.fit(model, X, z, eta=0.05, epochs=3, batch_size=5, seed=7)
+    ref = small_net()
+    Xt, zt = torch.as_tensor(X), torch.as_tensor(z)
+    opt = torch.optim.SGD(list(ref.parameters()), lr=0.05)
+    gen = torch.Generator().manual_seed(7)
+    losses = [train.evaluate(ref, X, z)]
+    for _ in range(3):
+        for idx in torch.randperm(32, generator=gen).split(5):
+            opt.zero_grad()
+            train.mse_loss(ref(Xt[idx]), zt[idx]).backward()
+            opt.step()
+        losses.append(train.evaluate(ref, X, z))
+    assert torch.equal(flat(model), flat(ref))
+    assert h.train_loss == losses
+    assert h.eta == [] and h.weights == [] and h.layer_stats == []
+
+
+@pytest.mark.parametrize(
+    ("explicit", "default"),
+    [
+        ({"order": "shuffle"}, {}),
+        ({"order": "fixed"}, {"shuffle": False}),
+        ({"order": "fixed", "shuffle": False}, {"shuffle": False}),
+        ({"optimizer": "sgd"}, {}),
+        ({"eta": "Constant"}, {}),
+        ({"eta": "StepDecay"}, {}),
+        ({"optimizer": "factory"}, {}),
+        ({"param_groups": "uniform"}, {}),
+        ({"emphasis": None, "record_every": None, "snapshots": False, "layer_stats": False}, {}),
+    ],
+)
+def test_explicit_equivalent_options_give_the_default_run(explicit, default):
+    from ebp.optim import per_layer_rates
+    from ebp.schedules import Constant, StepDecay
+
+    X, z = bowl(32)
+
+    def run(options):
+        model = small_net()
+        kw = {"eta": 0.05, "epochs": 3, "batch_size": 4, "momentum": 0.3, "seed": 2, **options}
+        if kw["eta"] == "Constant":
+            kw["eta"] = Constant(0.05)
+        elif kw["eta"] == "StepDecay":
+            kw["eta"] = StepDecay(0.05, 1.0, 5)
+        if kw.get("optimizer") == "factory":
+            kw["optimizer"] = lambda p: torch.optim.SGD(p, lr=123.0, momentum=0.3)
+            kw["momentum"] = 0.0
+        if kw.get("param_groups") == "uniform":
+            kw["param_groups"] = per_layer_rates(model, 0.05, rule="uniform")
+        h = train.fit(model, X, z, **kw)
+        return h, flat(model)
+
+    h1, w1 = run(explicit)
+    h2, w2 = run(default)
+    assert h1.train_loss == h2.train_loss and h1.grad_norm == h2.grad_norm
+    assert h1.presentations == h2.presentations
+    assert torch.equal(w1, w2)
+
+
+def recorder(model):
+    """Record the input rows of every single-pattern forward pass of ``model``."""
+    seen = []
+
+    def hook(_module, inputs, _output):
+        if inputs[0].shape[0] == 1:
+            seen.append(inputs[0][0].detach().clone())
+
+    model.register_forward_hook(hook)
+    return seen
+
+
+def row_index(X, rows):
+    Xt = torch.as_tensor(X)
+    return [int(torch.nonzero((Xt == r).all(1))[0]) for r in rows]
+
+
+@pytest.mark.parametrize("order", ["class_sorted", "interleaved"])
+def test_class_orders_are_followed_by_fit(order):
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 6)
+    rng.shuffle(labels)
+    X = rng.normal(size=(18, 2)) + labels[:, None]
+    model = ebp_nn.mlp((2, 4, 3), seed=0, dtype=torch.float64)
+    seen = recorder(model)
+    h = train.fit(model, X, labels, loss="cross_entropy", eta=0.05, epochs=2, batch_size=1,
+                  order=order)  # fmt: skip
+    assert h.presentations == [0, 18, 36]
+    seq = labels[row_index(X, seen[1:])]  # seen[0]: fit's check of the output shape
+    assert len(seq) == 36
+    for epoch in (seq[:18], seq[18:]):
+        if order == "class_sorted":
+            assert np.all(np.diff(epoch) >= 0)
+        else:
+            assert np.all(epoch[1:] != epoch[:-1])
+
+
+def test_class_orders_read_plus_minus_one_targets_and_reject_regression():
+    X, z = bowl(16)
+    t = np.where(X[:, 0] > 0, 1.0, -1.0)
+    h = train.fit(small_net(), X, t, eta=0.05, epochs=2, batch_size=1, order="interleaved")
+    assert len(h.train_loss) == 3
+    with pytest.raises(ValueError, match="order"):
+        train.fit(small_net(), X, z, eta=0.05, epochs=1, order="class_sorted")
+
+
+def test_emphasis_presents_the_high_error_pattern_more_often_and_counts_exactly():
+    from ebp.presentation import Emphasis
+
+    X, z = bowl(20)
+    z = z.copy()
+    z[3] += 30.0  # an outlier: by far the largest error
+    model = small_net()
+    seen = recorder(model)
+    h = train.fit(model, X, z, eta=0.002, epochs=3, batch_size=1, emphasis=Emphasis(cap=3.0))
+    assert h.presentations == [0, 20, 40, 60]
+    idx = np.array(row_index(X, seen[1:]))
+    assert idx.size == 60
+    counts = np.bincount(idx, minlength=20)
+    assert counts[3] == 9  # capped: 3 times its uniform share in every epoch
+    plain = train.fit(small_net(), X, z, eta=0.002, epochs=3, batch_size=1)
+    assert h.train_loss != plain.train_loss
+    assert train.fit(small_net(), X, z, eta=0.002, epochs=1, emphasis=True).presentations == [0, 20]
+
+
+def test_schedule_sets_the_rate_of_every_update():
+    from ebp.schedules import InverseTime
+
+    X, z = bowl(16)
+    schedule = InverseTime(0.2, 1.0)
+    model = small_net()
+    h = train.fit(model, X, z, eta=schedule, epochs=3)  # full batch: update t uses eta(t)
+    ref = small_net()
+    Xt, zt = torch.as_tensor(X), torch.as_tensor(z)
+    for t in range(3):
+        grads = torch.autograd.grad(train.mse_loss(ref(Xt), zt), list(ref.parameters()))
+        with torch.no_grad():
+            for p, g in zip(ref.parameters(), grads, strict=True):
+                p -= schedule(t) * g
+    torch.testing.assert_close(flat(model), flat(ref))
+    assert h.eta == [schedule(t) for t in range(4)]
+
+
+def test_param_groups_give_each_layer_its_rate_and_schedules_scale_them():
+    from ebp.optim import per_layer_rates
+    from ebp.schedules import StepDecay
+
+    X, z = bowl(16)
+    model = small_net(sizes=(2, 8, 1))
+    groups = per_layer_rates(model, 0.1)  # layer0: 0.1·√(2/8) = 0.05, layer1: 0.1
+    train.fit(model, X, z, eta=StepDecay(0.1, 0.5, 1), epochs=2, param_groups=groups)
+    ref = small_net(sizes=(2, 8, 1))
+    Xt, zt = torch.as_tensor(X), torch.as_tensor(z)
+    for t in range(2):
+        grads = torch.autograd.grad(train.mse_loss(ref(Xt), zt), list(ref.parameters()))
+        rates = [0.05, 0.05, 0.1, 0.1]
+        with torch.no_grad():
+            for p, g, r in zip(ref.parameters(), grads, rates, strict=True):
+                p -= r * 0.5**t * g
+    torch.testing.assert_close(flat(model), flat(ref))
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adam", "adaptive"])
+def test_named_optimizers_train(name):
+    X, z = bowl()
+    h = train.fit(small_net(), X, z, eta=0.01, epochs=5, batch_size=8, optimizer=name)
+    assert h.train_loss[-1] < h.train_loss[0]
+    assert (len(h.eta) == 6) == (name == "adaptive")
+
+
+def test_adaptive_optimizer_records_eta_and_fit_owns_the_initial_rate():
+    from ebp.optim import PaperAdaptiveRate
+
+    X, z = bowl()
+    a = train.fit(small_net(), X, z, eta=0.02, epochs=3, batch_size=4, optimizer="adaptive")
+    b = train.fit(small_net(), X, z, eta=0.02, epochs=3, batch_size=4,
+                  optimizer=lambda p: PaperAdaptiveRate(p, eta0=5.0))  # fmt: skip
+    assert a.eta[0] == 0.02 and a.eta == b.eta and a.train_loss == b.train_loss
+    assert len(set(a.eta)) > 1
+
+
+def test_record_every_adds_rows_without_changing_the_run():
+    X, z = bowl()
+    plain = train.fit(small_net(), X, z, eta=0.05, epochs=2, batch_size=8)
+    h = train.fit(small_net(), X, z, eta=0.05, epochs=2, batch_size=8, record_every=20)
+    assert h.presentations == [0, 24, 40, 64, 80, 104, 120, 128]
+    assert h.epoch == [p / 64 for p in h.presentations]
+    ends = [h.presentations.index(p) for p in plain.presentations]
+    assert [h.train_loss[i] for i in ends] == plain.train_loss
+    assert [h.grad_norm[i] for i in ends] == plain.grad_norm
+
+
+def test_snapshots_and_layer_stats():
+    X, z = bowl(32)
+    model = small_net(sizes=(2, 8, 5, 1))
+    w0 = flat(model).numpy().copy()
+    h = train.fit(model, X, z, eta=0.05, epochs=2, batch_size=8, record_every=16,
+                  snapshots=True, layer_stats=True)  # fmt: skip
+    rows = len(h.train_loss)
+    assert rows == 5 and len(h.weights) == rows and len(h.layer_stats) == rows
+    n_params = 2 * 8 + 8 + 8 * 5 + 5 + 5 + 1
+    assert all(w.shape == (n_params,) and w.dtype == np.float64 for w in h.weights)
+    np.testing.assert_array_equal(h.weights[0], w0)
+    np.testing.assert_array_equal(h.weights[-1], flat(model).numpy())
+    for row, total in zip(h.layer_stats, h.grad_norm, strict=True):
+        assert set(row) == {"sum_mean", "sum_std", "act_mean", "act_std", "grad_norm"}
+        assert all(v.shape == (3,) for v in row.values())
+        assert np.sqrt((row["grad_norm"] ** 2).sum()) == pytest.approx(total, rel=1e-10)
+    # at the start: the first layer's weighted sums and their LeCun-tanh activations
+    first = ebp_nn.mlp((2, 8, 5, 1), seed=0, dtype=torch.float64)
+    s = first[0](torch.as_tensor(X)).detach()
+    a = first[1](s)
+    stats = h.layer_stats[0]
+    assert stats["sum_std"][0] == pytest.approx(float(s.std(correction=0)))
+    assert stats["act_mean"][0] == pytest.approx(float(a.mean()))
+    assert stats["act_std"][-1] == stats["sum_std"][-1]  # no activation after the last layer
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "name"),
+    [
+        ({"order": "random"}, ValueError, "order"),
+        ({"order": 1}, TypeError, "order"),
+        ({"order": "shuffle", "shuffle": False}, ValueError, "order"),
+        ({"emphasis": 3}, TypeError, "emphasis"),
+        ({"emphasis": True, "order": "fixed"}, ValueError, "emphasis"),
+        ({"emphasis": True, "shuffle": False}, ValueError, "emphasis"),
+        ({"eta": "fast"}, TypeError, "eta"),
+        ({"eta": lambda t: -1.0}, ValueError, "eta"),
+        ({"optimizer": "sgdd"}, ValueError, "optimizer"),
+        ({"optimizer": 3}, TypeError, "optimizer"),
+        ({"optimizer": "adam", "momentum": 0.5}, ValueError, "momentum"),
+        ({"optimizer": "adaptive", "momentum": 0.5}, ValueError, "momentum"),
+        ({"optimizer": lambda p: 3}, TypeError, "optimizer"),
+        ({"optimizer": lambda p: torch.optim.SGD(p), "momentum": 0.5}, ValueError, "momentum"),
+        ({"optimizer": "adaptive", "eta": "schedule"}, ValueError, "eta"),
+        ({"param_groups": 3}, TypeError, "param_groups"),
+        ({"param_groups": []}, ValueError, "param_groups"),
+        ({"param_groups": [{"lr": 0.1}]}, TypeError, "param_groups"),
+        ({"param_groups": "half"}, ValueError, "param_groups"),
+        ({"param_groups": "foreign"}, ValueError, "param_groups"),
+        ({"param_groups": "bad_lr"}, ValueError, "param_groups"),
+        ({"record_every": 0}, ValueError, "record_every"),
+        ({"record_every": 2.0}, TypeError, "record_every"),
+        ({"snapshots": 1}, TypeError, "snapshots"),
+        ({"layer_stats": "yes"}, TypeError, "layer_stats"),
+    ],
+)
+def test_fit_new_options_bad_input_names_the_argument(kwargs, exc, name):
+    from ebp.schedules import InverseTime
+
+    X, z = bowl(16)
+    model = small_net()
+    kw = {"eta": 0.1, "epochs": 1, **kwargs}
+    if kw["eta"] == "schedule":
+        kw["eta"] = InverseTime(0.1, 10)
+    params = list(model.parameters())
+    special = {
+        "half": [{"params": params[:2]}],
+        "foreign": [{"params": [*params, torch.nn.Parameter(torch.zeros(1))]}],
+        "bad_lr": [{"params": params, "lr": -1.0}],
+    }
+    if isinstance(kw.get("param_groups"), str):
+        kw["param_groups"] = special[kw["param_groups"]]
+    with pytest.raises(exc, match=name):
+        train.fit(model, X, z, **kw)

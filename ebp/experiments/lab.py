@@ -41,9 +41,10 @@ from ebp import data as ebp_data
 from ebp import nn as ebp_nn
 from ebp import scratch
 from ebp import train as ebp_train
-from ebp._validate import as_float_array, check_choice, check_in_range, check_int, check_positive
+from ebp._validate import check_choice, check_in_range, check_int, check_positive
 from ebp._validate import check_sizes as _check_sizes
 from ebp.history import History
+from ebp.preprocess import Standardizer
 from ebp.repro import single_threaded
 
 __all__ = [
@@ -92,47 +93,6 @@ SATURATION = 0.1
 # ---------------------------------------------------------------------------------------------
 # Data and scaling
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Standardizer:
-    """Per-column affine scaling ``(x − mean) / scale``, fitted on the training set (§4.3).
-
-    Attributes
-    ----------
-    mean, scale
-        One entry per column; ``scale > 0``.
-    """
-
-    mean: np.ndarray
-    scale: np.ndarray
-
-    @classmethod
-    def fit(cls, X: Any, name: str = "X") -> Standardizer:
-        """Mean and standard deviation of each column of ``X`` (shape ``(P, n)``, ``P ≥ 2``)."""
-        X = as_float_array(X, name, ndim=2)
-        if X.shape[0] < 2:
-            raise ValueError(f"{name} must have at least 2 rows to standardize; got {X.shape[0]}")
-        std = X.std(axis=0)
-        if np.any(std == 0):
-            raise ValueError(f"{name} has a constant column; it cannot be standardized")
-        return cls(mean=X.mean(axis=0), scale=std)
-
-    @classmethod
-    def identity(cls, n_columns: int) -> Standardizer:
-        """The scaling that changes nothing (mean 0, scale 1)."""
-        n_columns = check_int(n_columns, "n_columns", min_value=1)
-        return cls(mean=np.zeros(n_columns), scale=np.ones(n_columns))
-
-    def transform(self, X: Any, name: str = "X") -> np.ndarray:
-        """``(X − mean) / scale``."""
-        X = as_float_array(X, name, ndim=2, shape=(None, self.mean.size))
-        return (X - self.mean) / self.scale
-
-    def inverse_transform(self, Y: Any, name: str = "Y") -> np.ndarray:
-        """``Y · scale + mean``: back to the original units."""
-        Y = as_float_array(Y, name, ndim=2, shape=(None, self.mean.size), finite=False)
-        return Y * self.scale + self.mean
 
 
 @dataclass(frozen=True)

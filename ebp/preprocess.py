@@ -1,0 +1,485 @@
+"""Normalizing the inputs (paper §4.3): fit on the training set, apply to the test set.
+
+Every transform is a scikit-learn estimator (``BaseEstimator`` + ``TransformerMixin``), so it has
+``fit``, ``transform``, ``fit_transform``, ``inverse_transform``, ``get_params``, and composes with
+:func:`sklearn.pipeline.make_pipeline` (or :func:`compose`).  Each one is affine,
+``transform(X) = (X − mean_) @ matrix_``, fitted on the training set only:
+
+- :class:`Center`: mean cancellation (each input's mean ≈ 0);
+- :class:`Standardize`: centering and covariance equalization, ``C_i = (1/P) Σ_p (z_i^p)² = 1``
+  (eq 13);
+- :class:`PCADecorrelate`: rotation onto the principal axes (the Karhunen–Loève expansion), no
+  scaling;
+- :class:`PCAWhiten`: that rotation, then each axis scaled to unit variance (Fig 3's pipeline:
+  mean cancellation → KL expansion → covariance equalization, see :func:`paper_pipeline`);
+- :class:`ZCAWhiten`: the symmetric whitening, the one that moves the data least.
+
+Statistics use ``1/P`` (not ``1/(P − 1)``), as in eqs 13 and 29.  A constant input column cannot
+be scaled to unit variance: it raises a ``ValueError`` naming the column, unless ``eps > 0`` is
+given, which regularizes explicitly (``1/√(variance + eps)``); no transform ever returns NaN.
+
+Helpers for the chapters: :func:`covariance`, :func:`covariance_eigenvalues` and
+:func:`condition_number` of ``XᵀX/P``, the Hessian of the LMS cost (eq 29).
+
+:class:`Standardizer` is the immutable per-column scaling the stuck-backprop lab uses
+(``Standardizer.fit(X)``, a classmethod); new code should use :class:`Standardize`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from ebp._validate import as_float_array, check_int, check_positive
+
+__all__ = [
+    "Center",
+    "PCADecorrelate",
+    "PCAWhiten",
+    "Standardize",
+    "Standardizer",
+    "ZCAWhiten",
+    "compose",
+    "condition_number",
+    "covariance",
+    "covariance_eigenvalues",
+    "paper_pipeline",
+]
+
+_CONSTANT_RTOL = 1e-10
+"""A column whose std is below this fraction of its largest absolute value counts as constant."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_X(X: Any, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
+    X = as_float_array(X, name, ndim=2)
+    if X.shape[1] < 1:
+        raise ValueError(f"{name} must have at least one column; got shape {X.shape}")
+    if X.shape[0] < min_rows:
+        raise ValueError(f"{name} must have at least {min_rows} rows; got {X.shape[0]}")
+    return X
+
+
+def _constant_columns(X: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Indices of the columns of ``X`` that are constant up to rounding."""
+    size = np.abs(X).max(axis=0)
+    return np.flatnonzero(std <= _CONSTANT_RTOL * size)
+
+
+def _raise_constant(
+    name: str,
+    columns: np.ndarray,
+    what: str,
+    hint: str = "pass eps > 0 (e.g. eps=1e-8) to regularize the scaling explicitly",
+) -> None:
+    listed = ", ".join(str(int(j)) for j in columns[:10])
+    more = "" if columns.size <= 10 else f" and {columns.size - 10} more"
+    which = "a constant column (index" if columns.size == 1 else "constant columns (indices"
+    raise ValueError(
+        f"{name} has {which} {listed}{more}); it cannot be {what}. Drop the column, or {hint}"
+    )
+
+
+def _second_moment(X: np.ndarray, center: bool, bias: bool) -> np.ndarray:
+    if center:
+        X = X - X.mean(axis=0)
+    if bias:
+        X = np.hstack([X, np.ones((X.shape[0], 1))])
+    return X.T @ X / X.shape[0]
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool; got {type(value).__name__}")
+    return bool(value)
+
+
+def covariance(X: Any, *, center: bool = False, bias: bool = False) -> np.ndarray:
+    """The input matrix ``H = (1/P) Σ_p x^p x^pᵀ = XᵀX/P``: the LMS Hessian (eq 29).
+
+    Parameters
+    ----------
+    X
+        Inputs, shape ``(P, n)``.
+    center
+        Subtract the mean first (the usual covariance, with ``1/P``).  The default keeps the mean,
+        as the Hessian does: a non-zero mean adds one large eigenvalue (§5.3).
+    bias
+        Append a constant input 1 (the bias weight's input), giving an ``(n + 1, n + 1)`` matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        Symmetric, positive semi-definite, shape ``(n, n)`` (or ``(n + 1, n + 1)``).
+    """
+    X = _check_X(X)
+    return _second_moment(X, _check_flag(center, "center"), _check_flag(bias, "bias"))
+
+
+def covariance_eigenvalues(X: Any, *, center: bool = False, bias: bool = False) -> np.ndarray:
+    """Eigenvalues of :func:`covariance` ``(X, center=center, bias=bias)``, largest first.
+
+    These are the curvatures of the LMS cost along its principal axes (eq 29); gradient descent
+    converges for ``η < 2/λ_max`` (eq 38).
+    """
+    H = covariance(X, center=center, bias=bias)
+    return np.linalg.eigvalsh(H)[::-1].copy()
+
+
+def condition_number(X: Any, *, center: bool = False, bias: bool = False) -> float:
+    """``κ = λ_max / λ_min`` of :func:`covariance` ``(X, …)`` (§5.1); ``inf`` if it is singular.
+
+    Convergence time of batch gradient descent grows with ``κ``; normalizing the inputs
+    (§4.3) brings it towards 1.
+    """
+    lam = covariance_eigenvalues(X, center=center, bias=bias)
+    lam_max, lam_min = float(lam[0]), float(lam[-1])
+    if lam_max <= 0 or lam_min <= lam_max * lam.size * np.finfo(np.float64).eps:
+        return float("inf")
+    return lam_max / lam_min
+
+
+# ---------------------------------------------------------------------------------------------
+# The transforms
+# ---------------------------------------------------------------------------------------------
+
+
+class _Affine(TransformerMixin, BaseEstimator):
+    """Base of the transforms: ``transform(X) = (X − mean_) @ matrix_``.
+
+    Subclasses implement ``_fit_matrix(Xc)`` on the centred training data and return the matrix
+    and its inverse.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> _Affine:
+        """Learn the transform from the training inputs ``X`` (shape ``(P, n)``); ``y`` is ignored.
+
+        Returns
+        -------
+        self
+        """
+        X = _check_X(X, min_rows=self._min_rows)
+        self.n_features_in_ = X.shape[1]
+        self.mean_ = X.mean(axis=0)
+        self.matrix_, self.inverse_matrix_ = self._fit_matrix(X, X - self.mean_)
+        return self
+
+    _min_rows = 1
+
+    def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "matrix_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit first (on the training "
+                "inputs), then transform the training and test inputs"
+            )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "matrix_")
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Apply the fitted transform to ``X`` (shape ``(P, n)``, the training ``n``)."""
+        self._check_fitted()
+        X = as_float_array(X, "X", ndim=2, shape=(None, self.n_features_in_))
+        return (X - self.mean_) @ self.matrix_
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Map transformed inputs back to the original units: ``X @ inverse_matrix_ + mean_``."""
+        self._check_fitted()
+        X = as_float_array(X, "X", ndim=2, shape=(None, self.n_features_in_), finite=False)
+        return X @ self.inverse_matrix_ + self.mean_
+
+
+def _check_eps(eps: Any) -> float:
+    return check_positive(eps, "eps", allow_zero=True)
+
+
+class Center(_Affine):
+    """Mean cancellation (§4.3): subtract each input's training-set mean.
+
+    Attributes
+    ----------
+    mean_
+        Training means, shape ``(n,)``.
+    matrix_, inverse_matrix_
+        The identity, shape ``(n, n)``.
+    """
+
+    def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        eye = np.eye(X.shape[1])
+        return eye, eye.copy()
+
+    def transform(self, X: Any) -> np.ndarray:
+        """``X − mean_``."""
+        self._check_fitted()
+        X = as_float_array(X, "X", ndim=2, shape=(None, self.n_features_in_))
+        return X - self.mean_
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """``X + mean_``."""
+        self._check_fitted()
+        X = as_float_array(X, "X", ndim=2, shape=(None, self.n_features_in_), finite=False)
+        return X + self.mean_
+
+
+class Standardize(_Affine):
+    """Centering and covariance equalization (§4.3, eq 13): ``z_i = (x_i − m_i) / s_i``.
+
+    After fitting, every training column has mean 0 and ``C_i = (1/P) Σ_p (z_i^p)² = 1`` (eq 13).
+    Correlations are left as they are (see :class:`PCAWhiten` / :class:`ZCAWhiten`).
+
+    Parameters
+    ----------
+    eps
+        Regularizer, ≥ 0: ``s_i = √(var_i + eps)``.  With ``eps = 0`` (default) a constant column
+        raises a ``ValueError``; with ``eps > 0`` it becomes a column of zeros (and every other
+        column's variance ``var_i/(var_i + eps)``, slightly below 1).
+
+    Attributes
+    ----------
+    mean_, scale_
+        Training means and scales ``s_i``, shape ``(n,)``.
+    matrix_, inverse_matrix_
+        ``diag(1/s)`` and ``diag(s)``.
+    """
+
+    _min_rows = 2
+
+    def __init__(self, eps: float = 0.0) -> None:
+        _check_eps(eps)
+        self.eps = eps
+
+    def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        eps = _check_eps(self.eps)
+        var = np.mean(Xc**2, axis=0)
+        if eps == 0:
+            constant = _constant_columns(X, np.sqrt(var))
+            if constant.size:
+                _raise_constant("X", constant, "scaled to unit variance")
+        self.scale_ = np.sqrt(var + eps)
+        return np.diag(1.0 / self.scale_), np.diag(self.scale_)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """``(X − mean_) / scale_``."""
+        self._check_fitted()
+        X = as_float_array(X, "X", ndim=2, shape=(None, self.n_features_in_))
+        return (X - self.mean_) / self.scale_
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """``X · scale_ + mean_``."""
+        self._check_fitted()
+        X = as_float_array(X, "X", ndim=2, shape=(None, self.n_features_in_), finite=False)
+        return X * self.scale_ + self.mean_
+
+
+class _Eigen(_Affine):
+    """Shared part of the PCA transforms: the eigen-decomposition of the training covariance."""
+
+    _min_rows = 2
+
+    def _eigen(self, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        C = Xc.T @ Xc / Xc.shape[0]
+        lam, U = np.linalg.eigh(C)
+        lam, U = np.maximum(lam[::-1], 0.0), U[:, ::-1]
+        # A deterministic sign: the largest-magnitude entry of each axis is positive.
+        signs = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])])
+        U = U * np.where(signs == 0, 1.0, signs)
+        self.eigenvalues_ = lam
+        self.components_ = U.T.copy()
+        return lam, U
+
+    def _whitening_scales(self, X: np.ndarray, lam: np.ndarray) -> np.ndarray:
+        """``√(λ + eps)``, after checking that no direction has zero variance when ``eps = 0``."""
+        eps = _check_eps(self.eps)
+        if eps == 0:
+            constant = _constant_columns(X, X.std(axis=0))
+            if constant.size:
+                _raise_constant("X", constant, "whitened")
+            tol = lam[0] * max(X.shape) * np.finfo(np.float64).eps
+            rank = int(np.count_nonzero(lam > tol))
+            if lam[0] <= 0 or rank < lam.size:
+                raise ValueError(
+                    f"X's covariance is singular (rank {rank} < {lam.size} columns: some columns "
+                    f"are linear combinations of others, or there are too few rows, "
+                    f"{X.shape[0]}); it cannot be whitened. Pass eps > 0 (e.g. eps=1e-8) to "
+                    "regularize explicitly"
+                )
+        return np.sqrt(lam + eps)
+
+
+class PCADecorrelate(_Eigen):
+    """Decorrelation by rotation onto the principal axes, the KL expansion (§4.3); no scaling.
+
+    ``z = (x − m) U`` where the columns of ``U`` are the eigenvectors of the training covariance,
+    largest eigenvalue first.  The training outputs are uncorrelated, with variances ``λ_i``.
+
+    Attributes
+    ----------
+    mean_
+        Training means.
+    eigenvalues_
+        Variances along the principal axes, largest first.
+    components_
+        The principal axes as rows (``Uᵀ``; the sign makes each axis's largest entry positive).
+    matrix_, inverse_matrix_
+        ``U`` and ``Uᵀ``.
+    """
+
+    def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        _, U = self._eigen(Xc)
+        return U, U.T.copy()
+
+
+class PCAWhiten(_Eigen):
+    """PCA whitening (§4.3, Fig 3): rotate onto the principal axes, then equalize variances.
+
+    ``z = (x − m) U Λ^{-1/2}``: the training outputs have identity covariance.  This is the
+    paper's pipeline mean cancellation → KL expansion → covariance equalization in one step.
+
+    Parameters
+    ----------
+    eps
+        Regularizer, ≥ 0: ``Λ^{-1/2}`` becomes ``(Λ + eps)^{-1/2}``.  With ``eps = 0`` a constant
+        column or a singular covariance raises a ``ValueError``.
+
+    Attributes
+    ----------
+    mean_, eigenvalues_, components_
+        As for :class:`PCADecorrelate`.
+    matrix_, inverse_matrix_
+        ``U (Λ + eps)^{-1/2}`` and its inverse ``(Λ + eps)^{1/2} Uᵀ``.
+    """
+
+    def __init__(self, eps: float = 0.0) -> None:
+        _check_eps(eps)
+        self.eps = eps
+
+    def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lam, U = self._eigen(Xc)
+        s = self._whitening_scales(X, lam)
+        return U / s, s[:, None] * U.T
+
+
+class ZCAWhiten(_Eigen):
+    """ZCA (zero-phase) whitening: ``z = (x − m) U Λ^{-1/2} Uᵀ``, a symmetric matrix.
+
+    Of all whitening transforms (``W`` with ``Wᵀ C W = I``), ZCA's is the only symmetric positive
+    definite one, and the one whose outputs stay closest to the centred inputs in mean squared
+    distance: it whitens without rotating, so each output still corresponds to one input (an
+    image stays an image).  It differs from :class:`PCAWhiten` by the rotation ``Uᵀ``.
+
+    Parameters
+    ----------
+    eps
+        Regularizer, ≥ 0, as for :class:`PCAWhiten`.
+
+    Attributes
+    ----------
+    mean_, eigenvalues_, components_
+        As for :class:`PCADecorrelate`.
+    matrix_, inverse_matrix_
+        ``U (Λ + eps)^{-1/2} Uᵀ`` and ``U (Λ + eps)^{1/2} Uᵀ``, both symmetric.
+    """
+
+    def __init__(self, eps: float = 0.0) -> None:
+        _check_eps(eps)
+        self.eps = eps
+
+    def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lam, U = self._eigen(Xc)
+        s = self._whitening_scales(X, lam)
+        W = (U / s) @ U.T
+        W_inv = (U * s) @ U.T
+        return (W + W.T) / 2.0, (W_inv + W_inv.T) / 2.0
+
+
+def compose(*steps: Any) -> Pipeline:
+    """Chain transforms, applied left to right: :func:`sklearn.pipeline.make_pipeline`.
+
+    Examples
+    --------
+    >>> pipe = compose(Center(), PCADecorrelate(), Standardize())
+    >>> [name for name, _ in pipe.steps]
+    ['center', 'pcadecorrelate', 'standardize']
+    """
+    if not steps:
+        raise ValueError("steps must hold at least one transform")
+    for i, step in enumerate(steps):
+        if not (hasattr(step, "fit") and hasattr(step, "transform")):
+            raise TypeError(
+                f"steps[{i}] must be a transform with fit and transform methods; "
+                f"got {type(step).__name__}"
+            )
+    return make_pipeline(*steps)
+
+
+def paper_pipeline(eps: float = 0.0) -> Pipeline:
+    """Fig 3's pipeline: mean cancellation → KL expansion → covariance equalization (§4.3).
+
+    Equivalent to :class:`PCAWhiten` ``(eps)``, but in three visible steps.
+    """
+    return compose(Center(), PCADecorrelate(), Standardize(eps=eps))
+
+
+# ---------------------------------------------------------------------------------------------
+# The lab's immutable scaler
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """Per-column affine scaling ``(x − mean) / scale``, fitted on the training set (§4.3).
+
+    An immutable value (used by :mod:`ebp.experiments.lab`): ``Standardizer.fit(X)`` is a
+    classmethod returning a new scaler.  :class:`Standardize` is the scikit-learn-style
+    equivalent.
+
+    Attributes
+    ----------
+    mean, scale
+        One entry per column; ``scale > 0``.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, X: Any, name: str = "X") -> Standardizer:
+        """Mean and standard deviation of each column of ``X`` (shape ``(P, n)``, ``P ≥ 2``)."""
+        X = as_float_array(X, name, ndim=2)
+        if X.shape[0] < 2:
+            raise ValueError(f"{name} must have at least 2 rows to standardize; got {X.shape[0]}")
+        std = X.std(axis=0)
+        constant = _constant_columns(X, std)
+        if constant.size:
+            _raise_constant(
+                name, constant, "standardized", "use Standardize(eps=1e-8) to regularize"
+            )
+        return cls(mean=X.mean(axis=0), scale=std)
+
+    @classmethod
+    def identity(cls, n_columns: int) -> Standardizer:
+        """The scaling that changes nothing (mean 0, scale 1)."""
+        n_columns = check_int(n_columns, "n_columns", min_value=1)
+        return cls(mean=np.zeros(n_columns), scale=np.ones(n_columns))
+
+    def transform(self, X: Any, name: str = "X") -> np.ndarray:
+        """``(X − mean) / scale``."""
+        X = as_float_array(X, name, ndim=2, shape=(None, self.mean.size))
+        return (X - self.mean) / self.scale
+
+    def inverse_transform(self, Y: Any, name: str = "Y") -> np.ndarray:
+        """``Y · scale + mean``: back to the original units."""
+        Y = as_float_array(Y, name, ndim=2, shape=(None, self.mean.size), finite=False)
+        return Y * self.scale + self.mean
