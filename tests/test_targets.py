@@ -1,0 +1,117 @@
+"""ebp.experiments.targets (paper §4.5) and its plots."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure
+
+from ebp import scratch
+from ebp.experiments import targets as tv
+from ebp.plots import targets as tv_plots
+
+
+@pytest.fixture(scope="module")
+def small():
+    # A smaller version of the chapter's run: same codings, same 5 seeds, fewer epochs.
+    return tv.target_values(
+        n_train=150, hidden=20, eta=0.1, batch_size=30, checkpoints=(0, 4, 16, 48), seeds=range(5)
+    )
+
+
+def test_single_unit_pm1_settles_asymptote_grows():
+    g = tv.single_unit_growth(targets=(1.0, 1.7159), eta=0.1, n_steps=20_000)
+    w_pm1, w_asym = g.w
+    # target 1 is reached: f(w) = 1 where w = atanh(1/1.7159) / (2/3)
+    assert scratch.lecun_tanh(w_pm1[-1]) == pytest.approx(1.0, abs=1e-9)
+    assert w_pm1[-1] == pytest.approx(1.5 * np.arctanh(1 / 1.7159), abs=1e-6)
+    # the asymptote is never reached: w keeps growing, like the gradient-flow prediction
+    assert np.all(np.diff(w_asym) > 0)
+    assert w_asym[-1] > 4.0
+    np.testing.assert_allclose(w_asym[-5:], g.asymptotic_w()[-5:], rtol=0.01)
+
+
+def test_asymptote_targets_grow_the_output_weights(small):
+    """§4.5: targets at the asymptotes → larger output weights than ±1 targets (seed mean)."""
+    w_pm1 = small.weight_norm["pm1"][:, -1].mean()
+    w_asym = small.weight_norm["asymptote"][:, -1].mean()
+    assert w_asym > 1.3 * w_pm1
+    # and they are still growing at the end
+    assert small.late_growth("asymptote").mean() > small.late_growth("pm1").mean()
+    assert np.all(np.diff(small.weight_norm["asymptote"].mean(axis=0)) > 0)
+
+
+def test_asymptote_targets_saturate_the_outputs(small):
+    assert small.saturated["asymptote"][:, -1].mean() > 0.3
+    assert small.saturated["pm1"][:, -1].mean() < 0.02
+    assert (
+        small.saturated_wrong_label["asymptote"].mean() > small.saturated_wrong_label["pm1"].mean()
+    )
+
+
+def test_shapes_and_determinism(small):
+    assert small.weight_norm["pm1"].shape == (5, 4)
+    assert small.test_error["logistic01"].shape == (5,)
+    assert small.test_error_curve["pm1"].shape == (5, 4)
+    np.testing.assert_allclose(small.test_error_curve["pm1"][:, -1], small.test_error["pm1"])
+    best, at = small.best_test_error("pm1")
+    assert best <= small.test_error["pm1"].mean() and at in small.epoch
+    assert small.labels["pm1"] == tv.SETUPS["pm1"].label
+    again = tv.target_values(
+        names=("pm1",), n_train=150, hidden=20, eta=0.1, batch_size=30,
+        checkpoints=(0, 4, 16, 48), seeds=range(5),
+    )  # fmt: skip
+    np.testing.assert_array_equal(again.weight_norm["pm1"], small.weight_norm["pm1"])
+
+
+def test_relative_slope():
+    assert tv.relative_slope("lecun_tanh", 0.0) == pytest.approx(1.0)
+    assert tv.relative_slope("logistic", 0.0) == pytest.approx(1.0)
+    assert tv.relative_slope("lecun_tanh", 10.0) < 1e-5
+
+
+def test_custom_setup():
+    setup = tv.TargetSetup("logistic", "zero_one", 0.6, 0.0, 1.0, "0.2/0.8")
+    res = tv.target_values(
+        names=("mine",), setups={"mine": setup}, n_train=100, checkpoints=(0, 2), seeds=(0,)
+    )
+    assert res.labels == {"mine": "0.2/0.8"}
+    assert "0.2/0.8" in tv_plots.target_table_markdown(res)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "name"),
+    [
+        ({"names": ("zeros",)}, ValueError, "names"),
+        ({"names": "pm1"}, TypeError, "names"),
+        ({"label_noise": 1.0}, ValueError, "label_noise"),
+        ({"checkpoints": (1, 2)}, ValueError, "checkpoints"),
+        ({"checkpoints": (0, 4, 2)}, ValueError, "checkpoints"),
+        ({"threshold": 0.0}, ValueError, "threshold"),
+        ({"setups": {"pm1": 1.0}}, TypeError, "setups"),
+    ],
+)
+def test_target_values_bad_input(kwargs, exc, name):
+    with pytest.raises(exc, match=name):
+        tv.target_values(**kwargs)
+
+
+def test_single_unit_bad_input():
+    with pytest.raises(ValueError, match="targets"):
+        tv.single_unit_growth(targets=(2.0,))
+    with pytest.raises(ValueError, match="n_steps"):
+        tv.single_unit_growth(n_steps=1)
+
+
+def test_plots(small):
+    assert isinstance(tv_plots.plot_target_values(small), Figure)
+    g = tv.single_unit_growth(n_steps=1000)
+    assert isinstance(tv_plots.plot_single_unit_growth(g), Figure)
+    table = tv_plots.target_table_markdown(small)
+    assert table.count("\n") == 9
+    with pytest.raises(TypeError, match="result"):
+        tv_plots.plot_target_values(g)
