@@ -21,6 +21,7 @@ __all__ = [
     "as_tensor",
     "check_choice",
     "check_in_range",
+    "check_instance",
     "check_int",
     "check_positive",
     "check_probability",
@@ -45,6 +46,18 @@ def _is_real_number(value: Any) -> bool:
     if isinstance(value, (torch.Tensor, np.ndarray)):
         return False
     return isinstance(value, numbers.Real)
+
+
+def _finite_float(value: Any, name: str) -> float:
+    """``value`` as a ``float`` if it is a finite real number (not a bool, array or tensor)."""
+    if not _is_real_number(value):
+        raise TypeError(
+            f"{name} must be a real number; got {type(value).__name__} {describe(value)}"
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value}")
+    return value
 
 
 def check_int(
@@ -98,13 +111,7 @@ def check_positive(
     if integer:
         value = check_int(value, name)
     else:
-        if not _is_real_number(value):
-            raise TypeError(
-                f"{name} must be a real number; got {type(value).__name__} {describe(value)}"
-            )
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be finite; got {value}")
+        value = _finite_float(value, name)
     if allow_zero and value < 0:
         raise ValueError(f"{name} must be >= 0; got {value}")
     if not allow_zero and value <= 0:
@@ -134,13 +141,7 @@ def check_in_range(
     low_inclusive, high_inclusive
         Whether each bound belongs to the interval.
     """
-    if not _is_real_number(value):
-        raise TypeError(
-            f"{name} must be a real number; got {type(value).__name__} {describe(value)}"
-        )
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value}")
+    value = _finite_float(value, name)
     lo_ok = low is None or (value >= low if low_inclusive else value > low)
     hi_ok = high is None or (value <= high if high_inclusive else value < high)
     if not (lo_ok and hi_ok):
@@ -155,6 +156,18 @@ def check_probability(value: Any, name: str, *, open_interval: bool = False) -> 
     return check_in_range(
         value, name, 0.0, 1.0, low_inclusive=not open_interval, high_inclusive=not open_interval
     )
+
+
+def check_instance(obj: Any, cls: type, name: str) -> None:
+    """Raise ``TypeError`` unless ``obj`` is an instance of ``cls`` (named with its module).
+
+    For example, ``check_instance(3, LabResult, "result")`` raises
+    ``"result must be an ebp.experiments.lab.LabResult; got int"``.
+    """
+    if not isinstance(obj, cls):
+        raise TypeError(
+            f"{name} must be an {cls.__module__}.{cls.__name__}; got {type(obj).__name__}"
+        )
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:

@@ -41,10 +41,8 @@ from ebp.history import DivergenceError, History, check_divergence
 from ebp.repro import single_threaded
 from ebp.train import (
     LossFn,
-    _check_against_output,
-    _inputs,
     _loss_name,
-    _targets,
+    _training_data,
     get_loss,
 )
 
@@ -386,24 +384,10 @@ def fit_many(
     first = next(iter(base.parameters()))
     dtype, dev = first.dtype, first.device
 
-    X = _inputs(X, "X", dtype, dev)
+    X, y, X_val, y_val, batch_size = _training_data(
+        base, X, y, X_val, y_val, batch_size, name, dtype, dev
+    )
     P = X.shape[0]
-    y = _targets(y, "y", name, P, dtype, dev)
-    if batch_size is None:
-        batch_size = P
-    batch_size = check_positive(batch_size, "batch_size", integer=True)
-    if batch_size > P:
-        raise ValueError(f"batch_size must be <= the number of patterns ({P}); got {batch_size}")
-    if (X_val is None) != (y_val is None):
-        raise ValueError("X_val and y_val must be given together")
-    if X_val is not None:
-        X_val = _inputs(X_val, "X_val", dtype, dev)
-        y_val = _targets(y_val, "y_val", name, X_val.shape[0], dtype, dev)
-    with torch.no_grad():
-        out = base(X[:1])
-        _check_against_output(out, y, "y", name)
-        if X_val is not None:
-            _check_against_output(out, y_val, "y_val", name)
 
     # Stacked state: trainable parameters (leaves we update in place), and everything else
     # (frozen parameters, buffers) passed along unchanged.

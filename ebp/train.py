@@ -203,6 +203,40 @@ def _check_against_output(out: Tensor, target: Tensor, name: str, loss: str | No
         )
 
 
+def _training_data(
+    model: nn.Module,
+    X: Any,
+    y: Any,
+    X_val: Any,
+    y_val: Any,
+    batch_size: Any,
+    loss: str | None,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, int]:
+    """The training and validation sets as tensors, checked against ``model``'s output, and
+    the mini-batch size (default: every pattern), as :func:`fit` and ``fit_many`` take them."""
+    X = _inputs(X, "X", dtype, device)
+    P = X.shape[0]
+    y = _targets(y, "y", loss, P, dtype, device)
+    if batch_size is None:
+        batch_size = P
+    batch_size = check_positive(batch_size, "batch_size", integer=True)
+    if batch_size > P:
+        raise ValueError(f"batch_size must be <= the number of patterns ({P}); got {batch_size}")
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val must be given together")
+    if X_val is not None:
+        X_val = _inputs(X_val, "X_val", dtype, device)
+        y_val = _targets(y_val, "y_val", loss, X_val.shape[0], dtype, device)
+    with torch.no_grad():
+        out = model(X[:1])
+        _check_against_output(out, y, "y", loss)
+        if X_val is not None:
+            _check_against_output(out, y_val, "y_val", loss)
+    return X, y, X_val, y_val, batch_size
+
+
 # ---------------------------------------------------------------------------------------------
 # Evaluation
 # ---------------------------------------------------------------------------------------------
@@ -623,24 +657,10 @@ def fit(
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{flag_name} must be a bool; got {type(flag).__name__}")
 
-    X = _inputs(X, "X", dtype, dev)
+    X, y, X_val, y_val, batch_size = _training_data(
+        model, X, y, X_val, y_val, batch_size, name, dtype, dev
+    )
     P = X.shape[0]
-    y = _targets(y, "y", name, P, dtype, dev)
-    if batch_size is None:
-        batch_size = P
-    batch_size = check_positive(batch_size, "batch_size", integer=True)
-    if batch_size > P:
-        raise ValueError(f"batch_size must be <= the number of patterns ({P}); got {batch_size}")
-    if (X_val is None) != (y_val is None):
-        raise ValueError("X_val and y_val must be given together")
-    if X_val is not None:
-        X_val = _inputs(X_val, "X_val", dtype, dev)
-        y_val = _targets(y_val, "y_val", name, X_val.shape[0], dtype, dev)
-    with torch.no_grad():
-        out = model(X[:1])
-        _check_against_output(out, y, "y", name)
-        if X_val is not None:
-            _check_against_output(out, y_val, "y_val", name)
     labels = _class_labels(y, order) if order in ("class_sorted", "interleaved") else None
 
     params = [p for p in model.parameters() if p.requires_grad]

@@ -16,6 +16,7 @@ from ebp.plots.style import (
     VERMILLION,
     YELLOW,
     new_figure,
+    panel_label,
     save_figure,
     use_book_style,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "VERMILLION",
     "YELLOW",
     "new_figure",
+    "panel_label",
     "save_figure",
     "use_book_style",
 ]

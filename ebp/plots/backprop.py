@@ -7,7 +7,7 @@ returned; none of them computes anything.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,8 +15,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
+from ebp._validate import check_instance
 from ebp.experiments.backprop import BackpropCost, ComputationalGraph, EpsSweep, WorkedExample
 from ebp.plots.style import BLACK, BLUE, GREEN, ORANGE, VERMILLION, new_figure
+from ebp.plots.tables import markdown_table
 
 __all__ = [
     "FORWARD_COLOR",
@@ -35,13 +37,6 @@ FORWARD_COLOR = BLUE
 """Colour of forward values in the diagrams."""
 GRADIENT_COLOR = VERMILLION
 """Colour of backward gradients in the diagrams."""
-
-
-def _check(obj: Any, cls: type, name: str) -> None:
-    if not isinstance(obj, cls):
-        raise TypeError(
-            f"{name} must be an {cls.__module__}.{cls.__name__}; got {type(obj).__name__}"
-        )
 
 
 def _fmt(x: float) -> str:
@@ -97,7 +92,7 @@ def plot_computational_graph(graph: ComputationalGraph, ax: Axes | None = None) 
     ax
         Axes to draw into; a new figure if ``None``.
     """
-    _check(graph, ComputationalGraph, "graph")
+    check_instance(graph, ComputationalGraph, "graph")
     if ax is None:
         fig, ax = new_figure(figsize=(8.6, 3.7))
     else:
@@ -192,7 +187,7 @@ def plot_network_221(example: WorkedExample, pattern: int = 1, ax: Axes | None =
     ax
         Axes to draw into; a new figure if ``None``.
     """
-    _check(example, WorkedExample, "example")
+    check_instance(example, WorkedExample, "example")
     n_patterns = example.X.shape[0]
     if isinstance(pattern, bool) or not isinstance(pattern, int) or not 1 <= pattern <= n_patterns:
         raise ValueError(f"pattern must be an int in [1, {n_patterns}]; got {pattern!r}")
@@ -323,7 +318,7 @@ def plot_backprop_counts(cost: BackpropCost) -> Figure:
     cost
         The result of :func:`ebp.experiments.backprop.backprop_cost`.
     """
-    _check(cost, BackpropCost, "cost")
+    check_instance(cost, BackpropCost, "cost")
     fig, ax = new_figure(figsize=(6.4, 4.1))
     n = cost.n_params.astype(float)
     ax.plot(n, cost.fd_macs, "s-", color=ORANGE, label="central differences: 2N forward passes")
@@ -348,7 +343,7 @@ def plot_backprop_timing(cost: BackpropCost) -> Figure:
     cost
         The result of :func:`ebp.experiments.backprop.backprop_cost`.
     """
-    _check(cost, BackpropCost, "cost")
+    check_instance(cost, BackpropCost, "cost")
     fig, ax = new_figure(figsize=(6.4, 4.1))
     n = cost.n_params.astype(float)
     ext = cost.timing_fd_extrapolated
@@ -382,7 +377,7 @@ def plot_eps_sweep(sweep: EpsSweep) -> Figure:
     sweep
         The result of :func:`ebp.experiments.backprop.eps_sweep`.
     """
-    _check(sweep, EpsSweep, "sweep")
+    check_instance(sweep, EpsSweep, "sweep")
     fig, ax = new_figure(figsize=(6.8, 4.0))
     curves = (
         ("float64", sweep.rel_error_float64, sweep.unit_roundoff_float64, BLUE),
@@ -415,43 +410,6 @@ def plot_eps_sweep(sweep: EpsSweep) -> Figure:
 # ---------------------------------------------------------------------------------------------
 
 
-def markdown_table(
-    rows: Sequence[dict[str, Any]],
-    columns: Sequence[tuple[str, str]],
-    formats: dict[str, Callable[[Any], str]] | None = None,
-) -> str:
-    """A Markdown (pipe) table of ``rows``.
-
-    Parameters
-    ----------
-    rows
-        One dict per row.
-    columns
-        ``(key, header)`` pairs, in order.
-    formats
-        Optional ``key → function`` turning a value into text; numbers default to ``.6g``
-        and NaN to an em dash.
-    """
-    if not columns:
-        raise ValueError("columns must name at least one (key, header) pair")
-    formats = formats or {}
-
-    def cell(key: str, value: Any) -> str:
-        if key in formats:
-            return formats[key](value)
-        if isinstance(value, float):
-            return "—" if math.isnan(value) else f"{value:.6g}"
-        return str(value)
-
-    lines = [
-        "| " + " | ".join(h for _, h in columns) + " |",
-        "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(columns))) + "|",
-    ]
-    for row in rows:
-        lines.append("| " + " | ".join(cell(k, row[k]) for k, _ in columns) + " |")
-    return "\n".join(lines)
-
-
 def _num(digits: int) -> Callable[[Any], str]:
     def fmt(v: Any) -> str:
         return "—" if math.isnan(v) else f"{v:.{digits}f}"
@@ -461,7 +419,7 @@ def _num(digits: int) -> Callable[[Any], str]:
 
 def forward_table_markdown(example: WorkedExample, digits: int = 6) -> str:
     """Every unit's ``z``, ``a`` and ``δ`` of the worked example, one row per pattern and unit."""
-    _check(example, WorkedExample, "example")
+    check_instance(example, WorkedExample, "example")
     return markdown_table(
         example.forward_rows,
         [
@@ -478,7 +436,7 @@ def forward_table_markdown(example: WorkedExample, digits: int = 6) -> str:
 
 def gradient_table_markdown(example: WorkedExample, digits: int = 8) -> str:
     """Every ``∂E/∂w`` and ``∂E/∂b`` of the worked example: backprop, autograd, difference."""
-    _check(example, WorkedExample, "example")
+    check_instance(example, WorkedExample, "example")
     rows = [{**r, "symbol": f"${r['symbol']}$"} for r in example.gradient_rows]
     return markdown_table(
         rows,

@@ -9,16 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ebp._validate import check_instance
 from ebp.experiments.generalization import (
     LOSS_CURVES,
     DigitsClassifier,
     LossCurves,
     Overfitting,
 )
-from ebp.plots.style import BLACK, BLUE, GREEN, ORANGE, PURPLE, VERMILLION, new_figure
+from ebp.plots.style import BLACK, BLUE, GREEN, ORANGE, PURPLE, VERMILLION, new_figure, panel_label
+from ebp.plots.tables import pipe_table
 
 __all__ = ["metrics_table_markdown", "plot_classifier", "plot_loss_curves", "plot_overfitting"]
 
@@ -36,17 +37,6 @@ _CURVE_LABEL = {
 }
 
 
-def _check(obj: Any, cls: type, name: str) -> None:
-    if not isinstance(obj, cls):
-        raise TypeError(
-            f"{name} must be an {cls.__module__}.{cls.__name__}; got {type(obj).__name__}"
-        )
-
-
-def _panel_label(ax: Axes, text: str) -> None:
-    ax.set_title(text, loc="left", fontsize=11)
-
-
 def plot_loss_curves(curves: LossCurves, *, loss_max: float = 6.0) -> Figure:
     """The per-pattern losses (left) and their derivatives (right) against the weighted sum ``z``.
 
@@ -57,7 +47,7 @@ def plot_loss_curves(curves: LossCurves, *, loss_max: float = 6.0) -> Figure:
     loss_max
         Upper limit of the loss axis (the linear-output squared error grows without bound).
     """
-    _check(curves, LossCurves, "curves")
+    check_instance(curves, LossCurves, "curves")
     fig, (ax_loss, ax_grad) = new_figure(1, 2, figsize=(10.0, 3.9))
     for key in LOSS_CURVES:
         style = _CURVE_STYLE[key]
@@ -73,8 +63,8 @@ def plot_loss_curves(curves: LossCurves, *, loss_max: float = 6.0) -> Figure:
     ax_loss.set_ylabel("per-pattern loss $E^p$ (nats for the entropies)")
     ax_grad.set_ylabel(r"gradient $\partial E^p / \partial z$")
     ax_grad.set_ylim(-2.2, 1.2)
-    _panel_label(ax_loss, "(a) loss of a pattern whose target is 1")
-    _panel_label(ax_grad, "(b) its derivative, the error signal sent back")
+    panel_label(ax_loss, "(a) loss of a pattern whose target is 1")
+    panel_label(ax_grad, "(b) its derivative, the error signal sent back")
     ax_grad.annotate(
         "confidently wrong, yet\nalmost no gradient",
         xy=(-4.5, 0.0),
@@ -95,7 +85,7 @@ def plot_classifier(result: DigitsClassifier) -> Figure:
     result
         From :func:`ebp.experiments.generalization.digits_classifier`.
     """
-    _check(result, DigitsClassifier, "result")
+    check_instance(result, DigitsClassifier, "result")
     fig, (ax_curve, ax_cm) = new_figure(
         1, 2, figsize=(10.0, 4.2), gridspec_kw={"width_ratios": [1.2, 1.0]}
     )
@@ -107,7 +97,7 @@ def plot_classifier(result: DigitsClassifier) -> Figure:
     ax_curve.set_ylabel(f"mean loss per pattern, {loss_name}")
     ax_curve.set_xlim(0, result.epoch[-1])
     ax_curve.legend()
-    _panel_label(ax_curve, "(a) training and test loss")
+    panel_label(ax_curve, "(a) training and test loss")
 
     cm = result.confusion
     K = cm.shape[0]
@@ -130,7 +120,7 @@ def plot_classifier(result: DigitsClassifier) -> Figure:
     ax_cm.set_xlabel("predicted digit")
     ax_cm.set_ylabel("true digit")
     ax_cm.grid(False)
-    _panel_label(ax_cm, f"(b) test confusion matrix ({result.n_test} digits)")
+    panel_label(ax_cm, f"(b) test confusion matrix ({result.n_test} digits)")
     return fig
 
 
@@ -145,7 +135,7 @@ def metrics_table_markdown(results: dict[str, DigitsClassifier]) -> str:
     if not isinstance(results, dict) or not results:
         raise TypeError("results must be a non-empty dict of header -> DigitsClassifier")
     for header, result in results.items():
-        _check(result, DigitsClassifier, f"results[{header!r}]")
+        check_instance(result, DigitsClassifier, f"results[{header!r}]")
     rows = [
         ("training accuracy (%)", lambda r: f"{100 * r.train_accuracy:.1f}"),
         ("test accuracy (%)", lambda r: f"{100 * r.accuracy:.1f}"),
@@ -153,13 +143,8 @@ def metrics_table_markdown(results: dict[str, DigitsClassifier]) -> str:
         ("test ROC-AUC (one-vs-rest, macro)", lambda r: f"{r.roc_auc:.4f}"),
         ("learning rate η", lambda r: f"{r.eta:g}"),
     ]
-    lines = [
-        "| | " + " | ".join(results) + " |",
-        "|:---|" + "---:|" * len(results),
-    ]
-    for label, fmt in rows:
-        lines.append(f"| {label} | " + " | ".join(fmt(r) for r in results.values()) + " |")
-    return "\n".join(lines)
+    body = [[label, *(fmt(r) for r in results.values())] for label, fmt in rows]
+    return pipe_table(["", *results], body)
 
 
 def plot_overfitting(result: Overfitting, *, title: str | None = None) -> Figure:
@@ -175,7 +160,7 @@ def plot_overfitting(result: Overfitting, *, title: str | None = None) -> Figure
     title
         Optional figure title.
     """
-    _check(result, Overfitting, "result")
+    check_instance(result, Overfitting, "result")
     fig, (ax_loss, ax_err) = new_figure(1, 2, figsize=(10.0, 4.0))
     epoch = result.epoch
     rows = np.arange(result.seeds.size)
@@ -196,7 +181,7 @@ def plot_overfitting(result: Overfitting, *, title: str | None = None) -> Figure
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("mean cross-entropy per pattern (nats)")
 
-    _panel_label(ax_loss, "(a) loss")
+    panel_label(ax_loss, "(a) loss")
 
     err = 100.0 * result.test_error
     ax_err.fill_between(epoch, err.min(axis=0), err.max(axis=0), color=GREEN, alpha=0.2, lw=0)
@@ -211,7 +196,7 @@ def plot_overfitting(result: Overfitting, *, title: str | None = None) -> Figure
     top = float(np.percentile(err[:, 1:], 99.5)) if err.shape[1] > 1 else float(err.max())
     ax_err.set_ylim(0.0, max(1.15 * top, 1.0))
 
-    _panel_label(ax_err, f"(b) test error, {result.seeds.size} seeds")
+    panel_label(ax_err, f"(b) test error, {result.seeds.size} seeds")
     for ax in (ax_loss, ax_err):
         ax.set_xlim(0, epoch[-1])
     handles, labels = ax_loss.get_legend_handles_labels()

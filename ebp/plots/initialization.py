@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ebp._validate import check_instance
 from ebp.experiments.initialization import (
     SCHEMES,
     DepthProfile,
@@ -29,7 +30,9 @@ from ebp.plots.style import (
     SKY_BLUE,
     VERMILLION,
     new_figure,
+    panel_label,
 )
+from ebp.plots.tables import pipe_table
 
 __all__ = [
     "fan_in_table_markdown",
@@ -60,17 +63,6 @@ _INIT_STYLE: dict[str, dict[str, Any]] = {
 _SCALE_COLORS = [PURPLE, SKY_BLUE, BLUE, ORANGE, VERMILLION, GREEN, BLACK]
 
 
-def _check(obj: Any, cls: type, name: str) -> None:
-    if not isinstance(obj, cls):
-        raise TypeError(
-            f"{name} must be an {cls.__module__}.{cls.__name__}; got {type(obj).__name__}"
-        )
-
-
-def _panel_label(ax: Axes, text: str) -> None:
-    ax.set_title(text, loc="left", fontsize=11)
-
-
 def _label(init: str) -> str:
     return _INIT_LABEL.get(init, init)
 
@@ -98,8 +90,8 @@ def plot_depth_and_fan_in(fan_in: FanInStd, depth: DepthProfile) -> Figure:
     depth
         From :func:`ebp.experiments.initialization.depth_profile`.
     """
-    _check(fan_in, FanInStd, "fan_in")
-    _check(depth, DepthProfile, "depth")
+    check_instance(fan_in, FanInStd, "fan_in")
+    check_instance(depth, DepthProfile, "depth")
     fig, (ax_m, ax_d) = new_figure(1, 2, figsize=(10.0, 4.2))
     m = fan_in.fan_ins
     ax_m.axhspan(0.9, 1.1, color=GREEN, alpha=0.10, lw=0, label="target band [0.9, 1.1]")
@@ -131,7 +123,7 @@ def plot_depth_and_fan_in(fan_in: FanInStd, depth: DepthProfile) -> Figure:
     ax_m.set_ylim(0.0, 1.6)
     ax_m.set_xlabel("fan-in $m$ (inputs per unit)")
     ax_m.set_ylabel("std of the weighted sums $y$")
-    _panel_label(ax_m, f"(a) first layer, {fan_in.seeds.size} seeds")
+    panel_label(ax_m, f"(a) first layer, {fan_in.seeds.size} seeds")
     ax_m.legend(loc="lower right", fontsize=8.5)
 
     ax_d.axhline(1.0, color=BLACK, lw=0.8, ls=":", label='paper: "close to 1"')
@@ -160,7 +152,7 @@ def plot_depth_and_fan_in(fan_in: FanInStd, depth: DepthProfile) -> Figure:
     ax_d.set_xticks(depth.layer)
     ax_d.set_xlabel("layer $l$")
     ax_d.set_ylabel("std of the weighted sums of layer $l$")
-    _panel_label(ax_d, f"(b) {depth.width}-unit layers of $1.7159\\tanh(2y/3)$")
+    panel_label(ax_d, f"(b) {depth.width}-unit layers of $1.7159\\tanh(2y/3)$")
     ax_d.legend(loc="lower left", fontsize=8.5)
     return fig
 
@@ -170,22 +162,22 @@ def fan_in_table_markdown(result: FanInStd, inits: tuple[str, ...] | None = None
 
     For ``"lecun_normal"`` a column adds the 10–90 % range of single units' std.
     """
-    _check(result, FanInStd, "result")
+    check_instance(result, FanInStd, "result")
     inits = tuple(result.std) if inits is None else inits
     head = ["fan-in $m$"]
     for init in inits:
         head.append(_label(init))
         if init == "lecun_normal":
             head.append("single units, 10–90 %")
-    lines = ["| " + " | ".join(head) + " |", "|---:" * len(head) + "|"]
+    body = []
     for j, m in enumerate(result.fan_ins):
         row = [str(int(m))]
         for init in inits:
             row.append(f"{result.mean(init)[j]:.3f} ± {result.spread(init)[j]:.3f}")
             if init == "lecun_normal":
                 row.append(f"{result.unit_std_lo[init][j]:.2f}–{result.unit_std_hi[init][j]:.2f}")
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+        body.append(row)
+    return pipe_table(head, body, align="r")
 
 
 def plot_symmetry(result: Symmetry) -> Figure:
@@ -196,7 +188,7 @@ def plot_symmetry(result: Symmetry) -> Figure:
     result
         From :func:`ebp.experiments.initialization.symmetry`.
     """
-    _check(result, Symmetry, "result")
+    check_instance(result, Symmetry, "result")
     fig, (ax_s, ax_l) = new_figure(1, 2, figsize=(10.0, 3.9))
     for init in result.inits:
         st = {k: v for k, v in _style(init).items() if k != "marker"}
@@ -212,13 +204,13 @@ def plot_symmetry(result: Symmetry) -> Figure:
     )
     ax_s.set_xlabel("epoch")
     ax_s.set_ylabel(r"$\max_j \|v_j - v_1\|_\infty$ (hidden units)")
-    _panel_label(ax_s, f"(a) difference between the {result.hidden} hidden units")
+    panel_label(ax_s, f"(a) difference between the {result.hidden} hidden units")
     ax_l.axhline(np.log(10), color=BLACK, lw=0.8, ls=":")
     ax_l.annotate("ln 10 (chance)", (result.epoch[-1], np.log(10)), ha="right", va="bottom")
     ax_l.set_xlabel("epoch")
     ax_l.set_ylabel("training loss, cross-entropy (nats)")
     ax_l.set_ylim(0.0, None)
-    _panel_label(ax_l, "(b) training loss")
+    panel_label(ax_l, "(b) training loss")
     for ax in (ax_s, ax_l):
         ax.set_xlim(0, result.epoch[-1])
     fig.legend(loc="outside lower center", ncols=len(result.inits))
@@ -237,7 +229,7 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
     result
         From :func:`ebp.experiments.initialization.scale_sweep`.
     """
-    _check(result, ScaleSweep, "result")
+    check_instance(result, ScaleSweep, "result")
     fig, axes = new_figure(2, 2, figsize=(10.0, 7.6))
     (ax_sat, ax_g), (ax_t, ax_f) = axes
     s = result.scales
@@ -258,7 +250,7 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
     ax_sat.set_xlabel(r"scale $s$ in $\sigma_w = s\,m^{-1/2}$")
     ax_sat.set_ylabel(f"saturated units (%), $|f'| < {result.threshold:g}\\,f'(0)$")
     ax_sat.legend(fontsize=8.5)
-    _panel_label(ax_sat, "(a) saturation at the start")
+    panel_label(ax_sat, "(a) saturation at the start")
 
     colors = {float(v): _SCALE_COLORS[i % len(_SCALE_COLORS)] for i, v in enumerate(s)}
     for i, v in enumerate(s):
@@ -278,7 +270,7 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
     ax_g.set_xlabel("weight layer $l$ (1 = next to the inputs)")
     ax_g.set_ylabel(r"$\|\partial E / \partial W_l\|$ at the start")
     ax_g.legend(fontsize=8.5, ncols=2)
-    _panel_label(ax_g, "(b) gradient per layer at the start")
+    panel_label(ax_g, "(b) gradient per layer at the start")
 
     for i, v in enumerate(s):
         _band(ax_t, result.epoch, result.train_loss[i], colors[float(v)], f"$s = {v:g}$")
@@ -288,7 +280,7 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
     ax_t.set_xlim(0, result.epoch[-1])
     ax_t.set_xlabel("epoch")
     ax_t.set_ylabel("training loss, cross-entropy (nats)")
-    _panel_label(ax_t, f"(c) training, {result.seeds.size} seeds (mean, range)")
+    panel_label(ax_t, f"(c) training, {result.seeds.size} seeds (mean, range)")
 
     last = result.train_loss[:, :, -1]
     ax_f.errorbar(
@@ -316,7 +308,7 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
     ax_f.set_xlabel(r"scale $s$")
     ax_f.set_ylabel(f"loss after {int(result.epoch[-1])} epochs (nats)")
     ax_f.legend(fontsize=8.5)
-    _panel_label(ax_f, "(d) where training got to (mean ± sd)")
+    panel_label(ax_f, "(d) where training got to (mean ± sd)")
     return fig
 
 
@@ -328,7 +320,7 @@ def plot_scheme_histograms(result: SchemeComparison) -> Figure:
     result
         From :func:`ebp.experiments.initialization.compare_schemes`.
     """
-    _check(result, SchemeComparison, "result")
+    check_instance(result, SchemeComparison, "result")
     n_rows, n_cols = len(result.inits), result.layer.size - 1
     fig, axes = new_figure(
         n_rows,
@@ -372,7 +364,7 @@ def plot_scheme_training(result: SchemeComparison) -> Figure:
     result
         From :func:`ebp.experiments.initialization.compare_schemes`.
     """
-    _check(result, SchemeComparison, "result")
+    check_instance(result, SchemeComparison, "result")
     fig, (ax_p, ax_t) = new_figure(1, 2, figsize=(10.0, 4.0))
     hidden = result.layer[:-1]
     for init in result.inits:
@@ -394,12 +386,12 @@ def plot_scheme_training(result: SchemeComparison) -> Figure:
     ax_p.set_ylim(0.0, None)
     ax_p.set_xlabel("hidden layer")
     ax_p.set_ylabel("std of the outputs $f(y)$ at the start")
-    _panel_label(ax_p, "(a) signal at the start")
+    panel_label(ax_p, "(a) signal at the start")
     ax_t.set_yscale("log")
     ax_t.set_xlim(0, result.epoch[-1])
     ax_t.set_xlabel("epoch")
     ax_t.set_ylabel("training loss, cross-entropy (nats)")
-    _panel_label(ax_t, f"(b) training, {result.seeds.size} seeds (mean, range)")
+    panel_label(ax_t, f"(b) training, {result.seeds.size} seeds (mean, range)")
     handles, labels = ax_p.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=2)
     return fig

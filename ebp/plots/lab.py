@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -17,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from ebp._validate import check_instance
 from ebp.experiments.lab import Agreement, Diagnosis, LabResult, LabSummary, Predictions
 from ebp.plots.style import (
     BLACK,
@@ -28,6 +28,7 @@ from ebp.plots.style import (
     VERMILLION,
     new_figure,
 )
+from ebp.plots.tables import pipe_table
 
 __all__ = [
     "CONFIG_COLORS",
@@ -51,13 +52,6 @@ CONFIG_COLORS: dict[str, str] = {
 """The colour of each configuration of :data:`ebp.experiments.lab.CONFIGS`, in every figure."""
 
 _FALLBACK = [BLACK, "#7f7f7f", "#bcbd22", "#17becf"]
-
-
-def _check(obj: Any, cls: type, name: str) -> None:
-    if not isinstance(obj, cls):
-        raise TypeError(
-            f"{name} must be an {cls.__module__}.{cls.__name__}; got {type(obj).__name__}"
-        )
 
 
 def config_color(name: str, index: int = 0) -> str:
@@ -134,7 +128,7 @@ def plot_curves(
     show_baseline
         Draw the error of always predicting the mean target (the targets' standard deviation).
     """
-    _check(result, LabResult, "result")
+    check_instance(result, LabResult, "result")
     names = _check_names(result, names)
     highlight = names if highlight is None else _check_names(result, highlight)
     fig, axes = new_figure(1, 2, figsize=(9.0, 3.8), sharey=True)
@@ -190,7 +184,7 @@ def plot_diagnosis(diagnosis: Diagnosis) -> Figure:
     Bars are grouped by configuration; within a group, each layer has a light bar (at
     initialization) and a dark one (after training, or where training stopped).
     """
-    _check(diagnosis, Diagnosis, "diagnosis")
+    check_instance(diagnosis, Diagnosis, "diagnosis")
     n_cfg = len(diagnosis.names)
     fig, axes = new_figure(1, 2, figsize=(9.0, 3.8))
     panels = (
@@ -263,7 +257,7 @@ def _wrap(label: str, width: int = 22) -> str:
 
 def plot_predictions(preds: Predictions) -> Figure:
     """Predicted against true ``z`` on the validation set, one panel per configuration."""
-    _check(preds, Predictions, "preds")
+    check_instance(preds, Predictions, "preds")
     n = len(preds.names)
     fig, axes = new_figure(1, n, figsize=(3.6 * n, 3.6), sharex=True, sharey=True, squeeze=False)
     z = preds.z_true
@@ -296,7 +290,7 @@ def plot_predictions(preds: Predictions) -> Figure:
 
 def plot_agreement(agreement: Agreement) -> Figure:
     """The NumPy and PyTorch losses of the same run (left) and their relative difference."""
-    _check(agreement, Agreement, "agreement")
+    check_instance(agreement, Agreement, "agreement")
     fig, axes = new_figure(1, 2, figsize=(9.0, 3.4))
     e = agreement.epoch
     ax = axes[0]
@@ -354,24 +348,21 @@ def summary_table(summary: LabSummary, names: Sequence[str] | None = None) -> st
     names
         Rows to show, in order (default: all).
     """
-    _check(summary, LabSummary, "summary")
+    check_instance(summary, LabSummary, "summary")
     if names is None:
         names = summary.names
-    rows = [
-        "| set-up | diverged | median step of divergence | training RMSE | validation RMSE |",
-        "|:---|---:|---:|---:|---:|",
-    ]
+    header = ["set-up", "diverged", "median step of divergence", "training RMSE", "validation RMSE"]
+    rows = []
     for name in names:
         i = summary.index(name)
         step = summary.median_divergence_step[i]
         rows.append(
-            "| {} | {}/{} | {} | {} | {} |".format(
-                summary.labels[i],
-                int(summary.n_diverged[i]),
-                summary.n_seeds,
+            [
+                str(summary.labels[i]),
+                f"{int(summary.n_diverged[i])}/{summary.n_seeds}",
                 f"{step:.0f}" if math.isfinite(step) else "—",
                 _pm(summary.train_mean[i], summary.train_std[i]),
                 _pm(summary.val_mean[i], summary.val_std[i]),
-            )
+            ]
         )
-    return "\n".join(rows)
+    return pipe_table(header, rows)

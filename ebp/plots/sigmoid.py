@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ebp._validate import check_instance
 from ebp.experiments.sigmoid import (
     ActivationRace,
     DepthGradients,
@@ -21,7 +22,17 @@ from ebp.experiments.sigmoid import (
     Twisting,
     UnitStatistics,
 )
-from ebp.plots.style import BLACK, BLUE, GREEN, ORANGE, SKY_BLUE, VERMILLION, new_figure
+from ebp.plots.style import (
+    BLACK,
+    BLUE,
+    GREEN,
+    ORANGE,
+    SKY_BLUE,
+    VERMILLION,
+    new_figure,
+    panel_label,
+)
+from ebp.plots.tables import pipe_table
 
 __all__ = [
     "LABELS",
@@ -55,17 +66,6 @@ TEXT_LABELS: dict[str, str] = {
 """Plain-text labels, for Markdown tables (whose cells are not typeset as math)."""
 
 
-def _check(obj: Any, cls: type, name: str) -> None:
-    if not isinstance(obj, cls):
-        raise TypeError(
-            f"{name} must be an {cls.__module__}.{cls.__name__}; got {type(obj).__name__}"
-        )
-
-
-def _panel_label(ax: Axes, text: str) -> None:
-    ax.set_title(text, loc="left", fontsize=11)
-
-
 def plot_sigmoid_curves(curves: SigmoidCurves, constants: SigmoidConstants) -> Figure:
     """The activations (a), their slopes (b) and second derivatives (c).
 
@@ -79,8 +79,8 @@ def plot_sigmoid_curves(curves: SigmoidCurves, constants: SigmoidConstants) -> F
     constants
         From :func:`ebp.experiments.sigmoid.lecun_tanh_constants`.
     """
-    _check(curves, SigmoidCurves, "curves")
-    _check(constants, SigmoidConstants, "constants")
+    check_instance(curves, SigmoidCurves, "curves")
+    check_instance(constants, SigmoidConstants, "constants")
     fig, axes = new_figure(1, 3, figsize=(11.0, 3.8))
     x = curves.x
     for name in curves.f:
@@ -114,9 +114,9 @@ def plot_sigmoid_curves(curves: SigmoidCurves, constants: SigmoidConstants) -> F
     axes[0].set_ylabel("$f(x)$")
     axes[1].set_ylabel("$f'(x)$")
     axes[2].set_ylabel("$f''(x)$")
-    _panel_label(axes[0], "(a) the activations")
-    _panel_label(axes[1], "(b) their slopes")
-    _panel_label(axes[2], "(c) second derivatives")
+    panel_label(axes[0], "(a) the activations")
+    panel_label(axes[1], "(b) their slopes")
+    panel_label(axes[2], "(c) second derivatives")
     fig.legend(loc="outside lower center", ncols=4)
     return fig
 
@@ -134,17 +134,14 @@ def unit_statistics_markdown(rows: Sequence[UnitStatistics], labels: dict[str, s
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not rows:
         raise TypeError("rows must be a non-empty sequence of UnitStatistics")
     for i, r in enumerate(rows):
-        _check(r, UnitStatistics, f"rows[{i}]")
-    lines = [
-        "| activation f | f′(0) | E f(y) | Var f(y) | std of f(y) | E f′(y) |",
-        "|:---|---:|---:|---:|---:|---:|",
+        check_instance(r, UnitStatistics, f"rows[{i}]")
+    header = ["activation f", "f′(0)", "E f(y)", "Var f(y)", "std of f(y)", "E f′(y)"]
+    body = [
+        [labels.get(r.name, r.name)]
+        + [f"{v:.3f}" for v in (r.slope_at_0, r.mean, r.var, r.std, r.mean_slope)]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {labels.get(r.name, r.name)} | {r.slope_at_0:.3f} | {r.mean:.3f} | {r.var:.3f} "
-            f"| {r.std:.3f} | {r.mean_slope:.3f} |"
-        )
-    return "\n".join(lines)
+    return pipe_table(header, body)
 
 
 def _band(ax: Axes, x: np.ndarray, curves: np.ndarray, label: str, style: dict) -> None:
@@ -164,7 +161,7 @@ def plot_activation_race(race: ActivationRace) -> Figure:
     race
         From :func:`ebp.experiments.sigmoid.activation_race`.
     """
-    _check(race, ActivationRace, "race")
+    check_instance(race, ActivationRace, "race")
     fig, (ax_c, ax_e) = new_figure(1, 2, figsize=(10.0, 4.0))
     for name in race.names:
         style = STYLE[name]
@@ -188,12 +185,12 @@ def plot_activation_race(race: ActivationRace) -> Figure:
     ax_c.set_xlabel("epoch")
     ax_c.set_ylabel("training cross-entropy (nats)")
     ax_c.legend(fontsize=9)
-    _panel_label(ax_c, f"(a) at each activation's best $\\eta$, {race.seeds.size} seeds")
+    panel_label(ax_c, f"(a) at each activation's best $\\eta$, {race.seeds.size} seeds")
     ax_e.set_xscale("log")
     ax_e.set_yscale("log")
     ax_e.set_xlabel(r"learning rate $\eta$")
     ax_e.set_ylabel(f"training cross-entropy after {int(race.epoch[-1])} epochs")
-    _panel_label(ax_e, "(b) the learning-rate sweep")
+    panel_label(ax_e, "(b) the learning-rate sweep")
     return fig
 
 
@@ -205,7 +202,7 @@ def plot_depth_gradients(result: DepthGradients) -> Figure:
     result
         From :func:`ebp.experiments.sigmoid.depth_gradients`.
     """
-    _check(result, DepthGradients, "result")
+    check_instance(result, DepthGradients, "result")
     fig, ax = new_figure(figsize=(7.0, 4.0))
     for name in result.names:
         style = STYLE[name]
@@ -231,7 +228,7 @@ def plot_twisting(result: Twisting) -> Figure:
     result
         From :func:`ebp.experiments.sigmoid.twisting`.
     """
-    _check(result, Twisting, "result")
+    check_instance(result, Twisting, "result")
     fig, (ax_s, ax_z) = new_figure(1, 2, figsize=(10.0, 3.9))
     colors = [BLACK, ORANGE, SKY_BLUE, VERMILLION, GREEN]
     base = {"tanh": r"\tanh x", "lecun_tanh": r"1.7159\tanh(2x/3)", "logistic": r"\sigma(x)"}
@@ -249,11 +246,11 @@ def plot_twisting(result: Twisting) -> Figure:
     ax_s.annotate("start", xy=(result.z0, 2e-5), xytext=(result.z0 - 1.9, 2e-5), fontsize=9)
     ax_s.set_xlabel("weighted sum $x$")
     ax_s.set_ylabel("slope $f'(x) + a$")
-    _panel_label(ax_s, "(a) the slope never drops below $a$")
+    panel_label(ax_s, "(a) the slope never drops below $a$")
     ax_z.axhline(0.0, color=BLACK, lw=0.6)
     ax_z.set_xlim(0, result.n_steps)
     ax_z.set_xlabel("gradient-descent step")
     ax_z.set_ylabel("weighted sum $w$ of the unit")
-    _panel_label(ax_z, f"(b) leaving the flat spot, target {result.target:g}")
+    panel_label(ax_z, f"(b) leaving the flat spot, target {result.target:g}")
     fig.legend(loc="outside lower center", ncols=len(result.a_values))
     return fig

@@ -17,6 +17,7 @@ from typing import Any
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 from cycler import cycler
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ebp._validate import check_positive
@@ -34,6 +35,7 @@ __all__ = [
     "VERMILLION",
     "YELLOW",
     "new_figure",
+    "panel_label",
     "save_figure",
     "use_book_style",
 ]
@@ -129,6 +131,11 @@ def new_figure(nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Figure, Any]:
     use_book_style()
     kw.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, **kw)
+
+
+def panel_label(ax: Axes, text: str) -> None:
+    """Title one panel of a figure, e.g. ``"(a) training loss"``, left-aligned above ``ax``."""
+    ax.set_title(text, loc="left", fontsize=11)
 
 
 def save_figure(fig: Figure, path: str | Path, **kw: Any) -> Path:

@@ -12,8 +12,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ebp._validate import check_instance
 from ebp.experiments.targets import SingleUnitGrowth, TargetValues
-from ebp.plots.style import BLACK, GREEN, ORANGE, PALETTE, VERMILLION, new_figure
+from ebp.plots.style import BLACK, GREEN, ORANGE, PALETTE, VERMILLION, new_figure, panel_label
+from ebp.plots.tables import pipe_table
 
 __all__ = ["STYLE", "plot_single_unit_growth", "plot_target_values", "target_table_markdown"]
 
@@ -29,17 +31,6 @@ def _style(name: str, i: int) -> dict[str, Any]:
     return STYLE.get(name, {"color": PALETTE[i % len(PALETTE)], "ls": "-"})
 
 
-def _check(obj: Any, cls: type, name: str) -> None:
-    if not isinstance(obj, cls):
-        raise TypeError(
-            f"{name} must be an {cls.__module__}.{cls.__name__}; got {type(obj).__name__}"
-        )
-
-
-def _panel_label(ax: Axes, text: str) -> None:
-    ax.set_title(text, loc="left", fontsize=11)
-
-
 def plot_single_unit_growth(result: SingleUnitGrowth) -> Figure:
     """The weight of one unit against the number of steps, per target (log step axis).
 
@@ -48,7 +39,7 @@ def plot_single_unit_growth(result: SingleUnitGrowth) -> Figure:
     result
         From :func:`ebp.experiments.targets.single_unit_growth`.
     """
-    _check(result, SingleUnitGrowth, "result")
+    check_instance(result, SingleUnitGrowth, "result")
     fig, ax = new_figure(figsize=(7.0, 3.8))
     steps = result.steps[1:]
     colors = [GREEN, VERMILLION, ORANGE, BLACK]
@@ -92,7 +83,7 @@ def plot_target_values(result: TargetValues) -> Figure:
     result
         From :func:`ebp.experiments.targets.target_values`.
     """
-    _check(result, TargetValues, "result")
+    check_instance(result, TargetValues, "result")
     fig, (ax_w, ax_s) = new_figure(1, 2, figsize=(10.0, 4.0))
     x = result.epoch
     for i, name in enumerate(result.names):
@@ -101,8 +92,8 @@ def plot_target_values(result: TargetValues) -> Figure:
         _band(ax_s, x, 100.0 * result.saturated[name], style, label)
     ax_w.set_ylabel(r"output-layer weight norm $\|W_2\|$")
     ax_s.set_ylabel(f"saturated output units (% with $f'/f'(0) < {result.threshold:g}$)")
-    _panel_label(ax_w, "(a) the output weights grow")
-    _panel_label(ax_s, f"(b) and the outputs saturate ({result.n_train} training digits)")
+    panel_label(ax_w, "(a) the output weights grow")
+    panel_label(ax_s, f"(b) and the outputs saturate ({result.n_train} training digits)")
     for ax in (ax_w, ax_s):
         ax.set_xscale("symlog", linthresh=1.0)
         ax.set_xlim(0, x[-1])
@@ -125,7 +116,7 @@ def target_table_markdown(result: TargetValues) -> str:
     result
         From :func:`ebp.experiments.targets.target_values`.
     """
-    _check(result, TargetValues, "result")
+    check_instance(result, TargetValues, "result")
 
     def cell(v: np.ndarray, scale: float = 100.0) -> str:
         v = scale * np.asarray(v, dtype=float)
@@ -151,10 +142,5 @@ def target_table_markdown(result: TargetValues) -> str:
             lambda n: cell(result.saturated_true_class[n]),
         ),
     ]
-    lines = [
-        "| | " + " | ".join(result.labels[n] for n in result.names) + " |",
-        "|:---|" + "---:|" * len(result.names),
-    ]
-    for label, fmt in rows:
-        lines.append(f"| {label} | " + " | ".join(fmt(n) for n in result.names) + " |")
-    return "\n".join(lines)
+    header = ["", *(result.labels[n] for n in result.names)]
+    return pipe_table(header, [[label, *(fmt(n) for n in result.names)] for label, fmt in rows])
