@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -180,16 +180,17 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     ...
     ValueError: activation must be one of 'relu', 'tanh'; got 'sigmoidd'
     """
-    options = sorted(choices)
-    listed = ", ".join(repr(c) for c in options)
+    if not isinstance(choices, Collection):
+        choices = tuple(choices)
+    if isinstance(value, str) and value in choices:
+        return value  # the common case, on hot paths: no message to build
+    listed = ", ".join(repr(c) for c in sorted(choices))
     if not isinstance(value, str):
         raise TypeError(
             f"{name} must be a string, one of {listed}; got {type(value).__name__} "
             f"{describe(value)}"
         )
-    if value not in options:
-        raise ValueError(f"{name} must be one of {listed}; got {value!r}")
-    return value
+    raise ValueError(f"{name} must be one of {listed}; got {value!r}")
 
 
 def check_sizes(sizes: Any, name: str = "sizes", *, min_len: int = 2) -> tuple[int, ...]:
