@@ -157,3 +157,14 @@ def test_plots_return_figures(classifier, overfit):
         plt.close(fig)
     with pytest.raises(TypeError, match="result"):
         gen_plots.plot_classifier(overfit)
+
+
+def test_overfitting_summary_matches_the_arrays():
+    result = gen.overfitting(
+        n_train=40, n_val=60, epochs=6, batch_size=10, patience=2, seeds=(0, 1)
+    )
+    s = result.summary()
+    assert s["n_seeds"] == 2 and s["epochs"] == 6 and s["n_train"] == 40
+    assert s["best_mean"] == pytest.approx(result.best_epoch.mean())
+    assert s["err_last"] == pytest.approx(100 * result.test_error_last.mean())
+    assert s["val_min"] <= s["val_last"] + 1e-12

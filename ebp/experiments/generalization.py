@@ -357,6 +357,28 @@ class Overfitting:
         """Number of epochs trained."""
         return int(self.epoch[-1])
 
+    def summary(self) -> dict[str, float | int]:
+        """The numbers the chapter quotes, averaged over seeds (test errors in per cent)."""
+        out: dict[str, float | int] = {
+            "best_mean": float(self.best_epoch.mean()),
+            "best_min": int(self.best_epoch.min()),
+            "best_max": int(self.best_epoch.max()),
+            "stop_mean": float(self.stop_epoch.mean()),
+            "epochs": self.epochs,
+            "n_seeds": int(self.seeds.size),
+            "train_last": float(self.train_loss[:, -1].mean()),
+            "val_min": float(self.val_loss.min(axis=1).mean()),
+            "val_last": float(self.val_loss[:, -1].mean()),
+            "n_train": self.n_train,
+            "n_val": self.n_val,
+            "patience": self.patience,
+        }
+        for when in ("best", "stop", "last"):
+            err = 100 * getattr(self, f"test_error_{when}")
+            out[f"err_{when}"] = float(err.mean())
+            out[f"err_{when}_sd"] = float(err.std(ddof=1))
+        return out
+
 
 def _flip_labels(
     y: np.ndarray, fraction: float, n_classes: int, rng: np.random.Generator
