@@ -14,16 +14,15 @@ from ebp import data, train
 from ebp import nn as ebp_nn
 from ebp.history import DivergenceError
 from ebp.many import ManyHistory, batched_loss, fit_many
+from ebp.repro import single_threaded
 
 RTOL = 1e-10
 
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    with single_threaded():
+        yield
 
 
 def bowl(n: int = 48):

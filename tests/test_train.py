@@ -13,14 +13,13 @@ import torch.nn.functional as F
 from ebp import data, scratch, train
 from ebp import nn as ebp_nn
 from ebp.history import DivergenceError, History
+from ebp.repro import single_threaded
 
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    with single_threaded():
+        yield
 
 
 def bowl(n: int = 64):
