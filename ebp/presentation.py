@@ -130,6 +130,8 @@ def _capped_proportional(weights: np.ndarray, cap: float) -> np.ndarray:
     """``q_i = min(cap/n, λ w_i)`` with ``Σ q = 1``; spare mass goes evenly to zero weights."""
     n = weights.size
     hi = cap / n
+    if weights.max() > 0:  # scale to max 1: sums cannot overflow, tiny shares do not underflow
+        weights = weights / weights.max()
     q = np.zeros(n)
     capped = np.zeros(n, dtype=bool)
     positive = weights > 0
@@ -139,7 +141,7 @@ def _capped_proportional(weights: np.ndarray, cap: float) -> np.ndarray:
         total = weights[free].sum()
         if not free.any() or total <= 0:
             break
-        q[free] = mass * weights[free] / total
+        q[free] = mass * (weights[free] / total)
         over = free & (q >= hi)
         if not over.any():
             break

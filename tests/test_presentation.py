@@ -198,3 +198,12 @@ def test_emphasis_config_builds_a_sampler():
 def test_emphasis_bad_input_names_the_argument(call, exc, name):
     with pytest.raises(exc, match=name):
         call()
+
+
+def test_emphasis_probabilities_with_a_subnormal_error_still_sum_to_one():
+    # found by hypothesis: the share of a subnormal error underflowed to 0 before normalising
+    p = emphasis_probabilities([1.0, 5e-324], cap=1.0)
+    np.testing.assert_allclose(p, [0.5, 0.5])
+    p = emphasis_probabilities([1e308, 1e308, 1.0], cap=2.0)
+    assert p.sum() == pytest.approx(1.0)
+    assert p.max() <= 2.0 / 3 + 1e-15
