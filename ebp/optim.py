@@ -1,24 +1,46 @@
-"""Learning-rate rules of paper §4.7 that PyTorch lacks.
+"""Learning-rate rules of the paper that PyTorch lacks (§4.7, §9.1, §9.2).
 
 * :class:`PaperAdaptiveRate`: the adaptive global learning rate of eqs 17–19, as a
   ``torch.optim.Optimizer``.
 * :func:`per_layer_rates`: ``torch.optim`` parameter groups with a rate per layer, ∝ √(fan-in)
   of the units the layer feeds, so that all layers learn at about the same speed.
+* :class:`SDLM`: stochastic diagonal Levenberg–Marquardt (§9.1, eqs 61–62), a rate per weight
+  from a running estimate of the diagonal second derivatives.
+* :func:`eta_from_lambda_max`: the best single rate η = 1/λ_max (eq 39) from the largest
+  eigenvalue of the Hessian (or Gauss–Newton matrix), by the power method or Lanczos.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from ebp._validate import check_choice, check_in_range, check_positive
+from ebp._validate import (
+    check_choice,
+    check_in_range,
+    check_instance,
+    check_int,
+    check_positive,
+    describe,
+)
 
-__all__ = ["LAYER_RULES", "PaperAdaptiveRate", "per_layer_rates"]
+if TYPE_CHECKING:  # ebp.hessian imports ebp.train, which imports this module
+    from ebp.hessian import DiagonalResult, EigenResult, EigenResults
+
+__all__ = [
+    "CURVATURES",
+    "LAYER_RULES",
+    "SDLM",
+    "LambdaMaxRate",
+    "PaperAdaptiveRate",
+    "eta_from_lambda_max",
+    "per_layer_rates",
+]
 
 
 class PaperAdaptiveRate(torch.optim.Optimizer):
@@ -283,3 +305,499 @@ def per_layer_rates(model: nn.Module, eta: float, *, rule: str = "sqrt_fan_in") 
     if not groups:
         raise ValueError("model must have at least one parameter with requires_grad=True")
     return groups
+
+
+# ---------------------------------------------------------------------------------------------
+# Stochastic diagonal Levenberg–Marquardt (§9.1)
+# ---------------------------------------------------------------------------------------------
+
+CURVATURES: tuple[str, ...] = ("gauss_newton", "backprop")
+"""Where :class:`SDLM` gets the diagonal second derivatives from."""
+
+REFRESH_UNITS: tuple[str, ...] = ("step", "epoch")
+"""Units of :class:`SDLM`'s ``refresh_every``."""
+
+
+def _data_pair(data: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(X, y)`` as tensors from a pair or an object with ``.X`` and ``.y``."""
+    if hasattr(data, "X") and hasattr(data, "y"):
+        X, y = data.X, data.y
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        X, y = data
+    else:
+        raise TypeError(f"{name} must be a pair (X, y) or a Dataset; got {describe(data)}")
+    X = X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))
+    y = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+    if X.ndim < 1 or X.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one pattern; got X of shape {tuple(X.shape)}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{name} must have as many targets as patterns; got {y.shape[0]} targets for "
+            f"{X.shape[0]} patterns"
+        )
+    return X, y
+
+
+class SDLM(torch.optim.Optimizer):
+    """Stochastic diagonal Levenberg–Marquardt (paper §9.1, eqs 61–62).
+
+    Every weight ``w_ki`` gets its own rate from a running estimate ``⟨h_ki⟩`` of its diagonal
+    second derivative ``∂²E/∂w_ki²``:
+
+    * eq 61: ``η_ki = ε / (⟨h_ki⟩ + μ)``, and one :meth:`step` does ``w_ki ← w_ki − η_ki g_ki``
+      with ``g = ∂E/∂w`` the gradient of the current pattern (or mini-batch);
+    * eq 62: ``⟨h⟩ ← (1 − γ) ⟨h⟩ + γ h`` at every curvature update, where ``h`` is the
+      diagonal of the Gauss–Newton matrix on a set of patterns.  The first update sets
+      ``⟨h⟩ = h`` (starting from 0 would make the first rates ``ε/μ``, huge).
+
+    ``h`` is the Gauss–Newton diagonal of the *mean* loss (the losses of :mod:`ebp.train` are
+    means over patterns), so with ``ε = 1``, ``μ = 0`` and a full-batch gradient one step is a
+    diagonal Newton step.  μ keeps the rate finite where the curvature is tiny; ε < 1 leaves
+    a margin for the noise of single-pattern gradients and for the off-diagonal curvature
+    the diagonal ignores.  The paper gives no values for ε, μ, γ.
+
+    Where the curvature comes from.  *Automatic* (``model`` and ``data`` given): :meth:`step`
+    calls :meth:`update_curvature` itself before the first update and then every
+    ``refresh_every`` steps (or epochs, with
+    ``refresh_unit="epoch"``: ``⌈P / batch_size⌉`` steps each), each time on ``subset``
+    patterns drawn at random from ``data`` (all of them if ``subset`` is ``None``).  This is
+    the paper's recipe (a few hundred patterns before every epoch or few) and the form to use
+    with :func:`ebp.train.fit`, through its optimizer factory::
+
+        fit(model, X, y, eta=0.05, epochs=2, batch_size=1,
+            optimizer=lambda params: SDLM(params, mu=0.01, model=model, data=(X, y),
+                                          refresh_every=1, refresh_unit="epoch", subset=100))
+
+    ``fit`` sets every group's ``"lr"`` to its ``eta``, and here ``"lr"`` *is* ε: pass ε as
+    ``fit``'s ``eta`` (a schedule of ``eta`` then scales ε).
+
+    *Manual* (no ``data``): the training loop calls :meth:`update_curvature` whenever it
+    wants, with ``(model, loss, X, y)`` or with a ready ``diagonal`` (e.g. a single pattern's,
+    for the fully online form of eq 62 with a small γ); :meth:`step` before the first
+    curvature update raises ``RuntimeError``.
+
+    Parameters
+    ----------
+    params
+        Parameters or parameter groups; groups may set their own ``"lr"`` (ε), ``"mu"`` and
+        ``"weight_decay"``.
+    eps
+        ε > 0, the global scale of the rates (the groups' ``"lr"``).
+    mu
+        μ ≥ 0, added to the curvature (eq 61).  With ``mu = 0`` a weight with zero curvature
+        makes :meth:`step` raise.
+    gamma
+        γ in (0, 1], the weight of a new diagonal in the running estimate (eq 62); ``1``
+        keeps only the latest.
+    model, loss, data
+        The network (it must own every parameter in ``params``), the loss (a name of
+        :data:`ebp.train.LOSSES` or a callable; ``"backprop"`` needs a name) and the training
+        data ``(X, y)`` or an :class:`ebp.data.Dataset`.  ``data`` switches on the automatic
+        mode and needs ``model``.
+    curvature
+        ``"gauss_newton"``: the exact Gauss–Newton diagonal
+        (:func:`ebp.hessian.gauss_newton_diagonal`); ``"backprop"``: the paper's
+        backpropagated diagonal (:func:`ebp.hessian.backprop_diagonal`, eqs 54–58: exact on the
+        last two ``Linear`` layers, an approximation below; ``nn.Linear``/``nn.Sequential``
+        models and named losses only).
+    refresh_every
+        Steps (or epochs) between automatic curvature updates, ≥ 1.
+    refresh_unit
+        ``"step"`` or ``"epoch"``.
+    batch_size
+        The training batch size, to count the steps of an epoch (``refresh_unit="epoch"``);
+        ``None`` for full batch (one step per epoch), as in :func:`ebp.train.fit`.
+    subset
+        Patterns per curvature update (drawn without replacement, seeded); ``None``: all.
+    seed
+        Seed of the subset draws.
+    weight_decay
+        λ ≥ 0, added as ``λ w`` to the gradient (not to the curvature).
+
+    Attributes
+    ----------
+    n_refreshes : int
+        Curvature updates so far.
+    curvature_patterns : int
+        Patterns used by all curvature updates so far (their cost: about one extra
+        forward-and-backward pass each, per output).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        eps: float = 0.05,
+        mu: float = 0.01,
+        gamma: float = 1.0,
+        *,
+        model: nn.Module | None = None,
+        loss: str | Callable[..., Any] = "mse",
+        data: Any = None,
+        curvature: str = "gauss_newton",
+        refresh_every: int = 1,
+        refresh_unit: str = "step",
+        batch_size: int | None = 1,
+        subset: int | None = None,
+        seed: int = 0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        defaults = {"lr": eps, "mu": mu, "weight_decay": weight_decay}
+        self._check_group(defaults, "")
+        self.gamma = check_in_range(gamma, "gamma", 0.0, 1.0, low_inclusive=False)
+        self.curvature_method = check_choice(curvature, "curvature", CURVATURES)
+        if model is not None:
+            check_instance(model, nn.Module, "model")
+        if not (isinstance(loss, str) or callable(loss)):
+            raise TypeError(f"loss must be a loss name or a callable; got {describe(loss)}")
+        if isinstance(loss, str):
+            from ebp.train import LOSSES
+
+            check_choice(loss, "loss", LOSSES)
+        elif curvature == "backprop":
+            raise ValueError(
+                "loss must be a loss name (not a callable) with curvature='backprop'; got "
+                f"{describe(loss)}"
+            )
+        self.refresh_every = check_int(refresh_every, "refresh_every", min_value=1)
+        self.refresh_unit = check_choice(refresh_unit, "refresh_unit", REFRESH_UNITS)
+        self.batch_size = (
+            None if batch_size is None else check_int(batch_size, "batch_size", min_value=1)
+        )
+        self.subset = None if subset is None else check_int(subset, "subset", min_value=1)
+        self.seed = check_int(seed, "seed", min_value=0)
+        self.model = model
+        self.loss = loss
+        self.data: tuple[torch.Tensor, torch.Tensor] | None = None
+        if data is not None:
+            if model is None:
+                raise ValueError("data needs model: the curvature is that of model's loss")
+            self.data = _data_pair(data, "data")
+        elif refresh_unit == "epoch":
+            raise ValueError("refresh_unit='epoch' needs data (to count an epoch's steps)")
+        super().__init__(params, defaults)
+        if model is not None:
+            owned = {id(p) for p in model.parameters()}
+            for group in self.param_groups:
+                if any(id(p) not in owned for p in group["params"]):
+                    raise ValueError("model must own every parameter given to the optimizer")
+        self._generator = torch.Generator().manual_seed(self.seed)
+        self.n_steps = 0
+        self.n_refreshes = 0
+        self.curvature_patterns = 0
+
+    @staticmethod
+    def _check_group(group: dict[str, Any], where: str) -> None:
+        def name(key: str) -> str:
+            if not where:
+                return "eps" if key == "lr" else key
+            return f"{where}{key!r}]"
+
+        check_positive(group["lr"], name("lr"))
+        check_positive(group["mu"], name("mu"), allow_zero=True)
+        check_positive(group["weight_decay"], name("weight_decay"), allow_zero=True)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group (validated: ``lr`` (ε) > 0, ``mu`` ≥ 0, ``weight_decay`` ≥ 0)."""
+        super().add_param_group(param_group)
+        index = len(self.param_groups) - 1
+        self._check_group(self.param_groups[-1], f"param_groups[{index}][")
+
+    # -- the curvature ------------------------------------------------------------------------
+
+    @property
+    def steps_between_refreshes(self) -> int:
+        """Steps between automatic curvature updates."""
+        if self.refresh_unit == "step" or self.data is None:
+            return self.refresh_every
+        P = self.data[0].shape[0]
+        per_epoch = 1 if self.batch_size is None else math.ceil(P / min(self.batch_size, P))
+        return self.refresh_every * per_epoch
+
+    def _params(self) -> list[torch.Tensor]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def _diagonal_from_model(
+        self, model: nn.Module, loss: Any, X: Any, y: Any
+    ) -> tuple[list[torch.Tensor], DiagonalResult]:
+        from ebp.hessian import backprop_diagonal, gauss_newton_diagonal, unflatten_params
+
+        Xt, yt = _data_pair((X, y), "(X, y)")
+        if self.subset is not None and self.subset < Xt.shape[0]:
+            idx = torch.randperm(Xt.shape[0], generator=self._generator)[: self.subset]
+            Xt, yt = Xt[idx.to(Xt.device)], yt[idx.to(yt.device)]
+        if self.curvature_method == "gauss_newton":
+            result = gauss_newton_diagonal(model, loss, (Xt, yt))
+        else:
+            if not isinstance(loss, str):
+                raise ValueError(
+                    f"loss must be a loss name with curvature='backprop'; got {describe(loss)}"
+                )
+            result = backprop_diagonal(model, loss, (Xt, yt))
+        self.curvature_patterns += int(Xt.shape[0])
+        pieces = unflatten_params(result.values, model)
+        by_id = {id(p): pieces[n] for n, p in model.named_parameters() if p.requires_grad}
+        diag = []
+        for p in self._params():
+            if id(p) not in by_id:
+                raise ValueError(
+                    "model must own every parameter of the optimizer (with requires_grad)"
+                )
+            diag.append(by_id[id(p)])
+        return diag, result
+
+    def _diagonal_given(self, diagonal: Any) -> list[torch.Tensor]:
+        params = self._params()
+        if isinstance(diagonal, torch.Tensor) or isinstance(diagonal, np.ndarray):
+            flat = torch.as_tensor(diagonal).reshape(-1)
+            n = sum(p.numel() for p in params)
+            if flat.numel() != n:
+                raise ValueError(
+                    f"diagonal must have one entry per parameter ({n}); got {flat.numel()}"
+                )
+            pieces = list(flat.split([p.numel() for p in params]))
+        elif isinstance(diagonal, Sequence) and not isinstance(diagonal, (str, bytes)):
+            if len(diagonal) != len(params):
+                raise ValueError(
+                    f"diagonal must hold one tensor per parameter ({len(params)}); got "
+                    f"{len(diagonal)}"
+                )
+            pieces = [torch.as_tensor(d) for d in diagonal]
+        else:
+            raise TypeError(
+                "diagonal must be a flat tensor or a sequence of tensors (one per parameter); "
+                f"got {describe(diagonal)}"
+            )
+        out = []
+        for i, (d, p) in enumerate(zip(pieces, params, strict=True)):
+            if d.numel() != p.numel():
+                raise ValueError(
+                    f"diagonal[{i}] must have {p.numel()} entries like its parameter; got "
+                    f"{d.numel()}"
+                )
+            out.append(d.reshape(p.shape))
+        return out
+
+    @torch.no_grad()
+    def update_curvature(
+        self,
+        model: nn.Module | None = None,
+        loss: str | Callable[..., Any] | None = None,
+        X: Any = None,
+        y: Any = None,
+        *,
+        diagonal: Any = None,
+    ) -> DiagonalResult | None:
+        """Fold a new diagonal ``h`` into the running estimate (eq 62).
+
+        Either ``diagonal`` (a flat tensor over the optimizer's parameters in order, or one
+        tensor per parameter), or the Gauss–Newton diagonal of ``model``'s ``loss`` on
+        ``(X, y)`` (``subset`` patterns of it, if set); ``model``, ``loss``, ``X``, ``y``
+        default to those given to the constructor.
+
+        Returns
+        -------
+        DiagonalResult or None
+            The new diagonal ``h`` as computed (``None`` for a given ``diagonal``).
+        """
+        result = None
+        if diagonal is not None:
+            if any(a is not None for a in (model, loss, X, y)):
+                raise ValueError("give either diagonal or (model, loss, X, y), not both")
+            diag = self._diagonal_given(diagonal)
+        else:
+            model = self.model if model is None else model
+            loss = self.loss if loss is None else loss
+            if model is None:
+                raise ValueError("model is needed to compute the curvature (or give diagonal)")
+            check_instance(model, nn.Module, "model")
+            if (X is None) != (y is None):
+                raise ValueError("give both X and y, or neither (to use data)")
+            if X is None:
+                if self.data is None:
+                    raise ValueError("X and y are needed: this optimizer was given no data")
+                X, y = self.data
+            with torch.enable_grad():
+                diag, result = self._diagonal_from_model(model, loss, X, y)
+        for i, (p, h) in enumerate(zip(self._params(), diag, strict=True)):
+            h = h.detach().to(p.device, p.dtype)
+            if not bool(torch.isfinite(h).all()) or bool((h < 0).any()):
+                raise ValueError(
+                    f"diagonal[{i}] must be finite and >= 0 (a Gauss–Newton diagonal); got "
+                    f"min {float(h.min()):.3g}"
+                )
+            state = self.state[p]
+            if "h" not in state:
+                state["h"] = h.clone()
+            else:
+                state["h"].mul_(1.0 - self.gamma).add_(h, alpha=self.gamma)
+        self.n_refreshes += 1
+        return result
+
+    def curvature(self, *, flat: bool = False) -> list[torch.Tensor] | torch.Tensor:
+        """The running estimate ``⟨h⟩``: one tensor per parameter, or one flat tensor."""
+        hs = []
+        for p in self._params():
+            if "h" not in self.state[p]:
+                raise RuntimeError("no curvature estimate yet: call update_curvature() first")
+            hs.append(self.state[p]["h"].clone())
+        return torch.cat([h.reshape(-1) for h in hs]) if flat else hs
+
+    def rates(self, *, flat: bool = False) -> list[torch.Tensor] | torch.Tensor:
+        """The per-weight rates ``η_ki = ε / (⟨h_ki⟩ + μ)`` (eq 61), shaped as :meth:`curvature`."""
+        out = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                if "h" not in self.state[p]:
+                    raise RuntimeError("no curvature estimate yet: call update_curvature() first")
+                out.append(group["lr"] / (self.state[p]["h"] + group["mu"]))
+        return torch.cat([r.reshape(-1) for r in out]) if flat else out
+
+    # -- the update ---------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        """One update ``w ← w − η ⊙ g`` with the rates of eq 61.
+
+        In the automatic mode the curvature is updated first when due (steps 0, N, 2N, …).
+        ``closure`` (optional) re-evaluates and returns the loss.
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        if self.data is not None and self.n_steps % self.steps_between_refreshes == 0:
+            self.update_curvature()
+        for group in self.param_groups:
+            eps, mu, wd = group["lr"], group["mu"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if "h" not in state:
+                    raise RuntimeError(
+                        "no curvature estimate yet: call update_curvature(model, loss, X, y) "
+                        "before step(), or give the optimizer model and data"
+                    )
+                denom = state["h"] + mu
+                if bool((denom <= 0).any()):
+                    raise ValueError(
+                        "mu must be > 0 here: some weights have zero curvature, so eq 61 "
+                        "would give them an infinite rate"
+                    )
+                g = p.grad if wd == 0 else p.grad.add(p, alpha=wd)
+                p.addcdiv_(g, denom, value=-eps)
+        self.n_steps += 1
+        return loss
+
+
+# ---------------------------------------------------------------------------------------------
+# η = 1/λ_max (§5, eq 39; §9.2)
+# ---------------------------------------------------------------------------------------------
+
+LAMBDA_METHODS: tuple[str, ...] = ("power", "lanczos")
+"""Eigenvalue methods of :func:`eta_from_lambda_max`."""
+
+LAMBDA_MATRICES: tuple[str, ...] = ("hessian", "gauss_newton")
+"""Curvature matrices of :func:`eta_from_lambda_max`."""
+
+
+class LambdaMaxRate(NamedTuple):
+    """The rate ``η = 1/λ_max`` and the eigenvalue computation behind it.
+
+    Unpacks as ``eta, result = eta_from_lambda_max(...)``.
+
+    Attributes
+    ----------
+    eta : float
+        ``1/λ_max`` (eq 39); the largest stable rate is twice it (eq 38).
+    result : EigenResult or EigenResults
+        From :func:`ebp.hessian.power_method` or :func:`ebp.hessian.lanczos_eigs`.
+    """
+
+    eta: float
+    result: EigenResult | EigenResults
+
+    @property
+    def lambda_max(self) -> float:
+        """The largest eigenvalue λ_max."""
+        values = getattr(self.result, "values", None)
+        return float(values[0]) if values is not None else float(self.result.value)
+
+    @property
+    def eta_max(self) -> float:
+        """``2/λ_max``: the rate beyond which batch gradient descent diverges (eq 38)."""
+        return 2.0 * self.eta
+
+
+def eta_from_lambda_max(
+    model: nn.Module,
+    loss: str | Callable[..., Any] = "mse",
+    data: Any = None,
+    *,
+    method: str = "power",
+    matrix: str = "hessian",
+    tol: float = 1e-6,
+    max_products: int = 1000,
+    seed: int = 0,
+) -> LambdaMaxRate:
+    """The best single learning rate ``η = 1/λ_max`` (eq 39) for ``model``'s ``loss`` on ``data``.
+
+    λ_max is the largest (algebraic) eigenvalue of the Hessian of the mean loss at the current
+    weights (or of its Gauss–Newton approximation), found from Hessian–vector products only.
+
+    Parameters
+    ----------
+    model, loss, data
+        As for :class:`ebp.hessian.HessianOperator`.
+    method
+        ``"power"`` (the paper's eq 60, :func:`ebp.hessian.power_method`, ``which="LA"``) or
+        ``"lanczos"`` (:func:`ebp.hessian.lanczos_eigs`, ``k=1``; needs at least two weights).
+    matrix
+        ``"hessian"`` or ``"gauss_newton"`` (:class:`ebp.hessian.GaussNewtonOperator`).
+    tol, max_products, seed
+        Stopping tolerance, product budget (power method) and start-vector seed.
+
+    Returns
+    -------
+    LambdaMaxRate
+        ``(eta, result)``; ``.lambda_max`` and ``.eta_max`` (= 2/λ_max, eq 38) too.
+
+    Raises
+    ------
+    ValueError
+        If λ_max ≤ 0 (no positive curvature: eq 39 gives no rate) or did not converge.
+    """
+    from ebp.hessian import (
+        GaussNewtonOperator,
+        HessianOperator,
+        lanczos_eigs,
+        power_method,
+    )
+
+    check_instance(model, nn.Module, "model")
+    method = check_choice(method, "method", LAMBDA_METHODS)
+    matrix = check_choice(matrix, "matrix", LAMBDA_MATRICES)
+    tol = check_positive(tol, "tol")
+    max_products = check_int(max_products, "max_products", min_value=1)
+    seed = check_int(seed, "seed", min_value=0)
+    op = (HessianOperator if matrix == "hessian" else GaussNewtonOperator)(model, loss, data)
+    result: EigenResult | EigenResults
+    if method == "power":
+        result = power_method(op, which="LA", tol=tol, max_products=max_products, seed=seed)
+        value, converged = float(result.value), bool(result.converged)
+    else:
+        if op.dim < 2:
+            raise ValueError("method='lanczos' needs a model with at least two weights")
+        result = lanczos_eigs(op, 1, which="LA", tol=tol, seed=seed)
+        value, converged = float(result.values[0]), bool(result.converged[0])
+    if not converged or not math.isfinite(value):
+        raise ValueError(
+            f"the {method} method did not converge to λ_max (estimate {value:.4g}); raise "
+            "max_products or tol"
+        )
+    if value <= 0:
+        raise ValueError(
+            f"λ_max = {value:.4g} <= 0: the loss has no positive curvature here, so eq 39 "
+            "gives no learning rate"
+        )
+    return LambdaMaxRate(1.0 / value, result)
