@@ -48,12 +48,13 @@ from torch.func import functional_call, stack_module_state, vmap
 from ebp._validate import check_choice, check_int, check_positive, describe
 from ebp.history import DivergenceError, History, check_divergence
 from ebp.optim import PaperAdaptiveRate
-from ebp.presentation import ORDERS, Emphasis, EmphasisSampler, epoch_order
+from ebp.presentation import Emphasis, EmphasisSampler, epoch_order
 from ebp.repro import single_threaded
 from ebp.schedules import Constant, Schedule, as_schedule
 from ebp.train import (
     OPTIMIZERS,
     LossFn,
+    _check_order,
     _check_param_groups,
     _class_labels,
     _loss_name,
@@ -567,29 +568,7 @@ def fit_many(
         record_every = check_int(record_every, "record_every", min_value=1)
     if not isinstance(snapshots, (bool, np.bool_)):
         raise TypeError(f"snapshots must be a bool; got {type(snapshots).__name__}")
-    if order is None:
-        order = "shuffle" if shuffle else "fixed"
-    else:
-        check_choice(order, "order", ORDERS)
-        if not shuffle and order != "fixed":
-            raise ValueError(
-                f"order={order!r} contradicts shuffle=False (which means order='fixed'); "
-                "give only one of them"
-            )
-    if emphasis is True:
-        emphasis = Emphasis()
-    elif emphasis is False:
-        emphasis = None
-    if emphasis is not None:
-        if not isinstance(emphasis, Emphasis):
-            raise TypeError(
-                "emphasis must be an ebp.presentation.Emphasis, True or None; got "
-                f"{type(emphasis).__name__}"
-            )
-        if order != "shuffle":
-            raise ValueError(
-                f"emphasis draws its own random order; it cannot be combined with order={order!r}"
-            )
+    order, emphasis = _check_order(order, shuffle, emphasis)
 
     decays = _per_model(weight_decay, "weight_decay", K, _check_decay)
     if clip_value is not None:

@@ -473,6 +473,34 @@ def _layer_stats(model: nn.Module, fn: LossFn, X: Tensor, y: Tensor) -> dict[str
     return {k: np.asarray(v, dtype=float) for k, v in stats.items()}
 
 
+def _check_order(order: Any, shuffle: bool, emphasis: Any) -> tuple[str, Emphasis | None]:
+    """The presentation order and emphasizing of :func:`fit` (and ``fit_many``), checked."""
+    if order is None:
+        order = "shuffle" if shuffle else "fixed"
+    else:
+        check_choice(order, "order", ORDERS)
+        if not shuffle and order != "fixed":
+            raise ValueError(
+                f"order={order!r} contradicts shuffle=False (which means order='fixed'); "
+                "give only one of them"
+            )
+    if emphasis is True:
+        emphasis = Emphasis()
+    elif emphasis is False:
+        emphasis = None
+    if emphasis is not None:
+        if not isinstance(emphasis, Emphasis):
+            raise TypeError(
+                "emphasis must be an ebp.presentation.Emphasis, True or None; got "
+                f"{type(emphasis).__name__}"
+            )
+        if order != "shuffle":
+            raise ValueError(
+                f"emphasis draws its own random order; it cannot be combined with order={order!r}"
+            )
+    return order, emphasis
+
+
 def fit(
     model: nn.Module,
     X: Any,
@@ -623,29 +651,7 @@ def fit(
     check_choice(on_divergence, "on_divergence", ("raise", "stop"))
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable; got {describe(callback)}")
-    if order is None:
-        order = "shuffle" if shuffle else "fixed"
-    else:
-        check_choice(order, "order", ORDERS)
-        if not shuffle and order != "fixed":
-            raise ValueError(
-                f"order={order!r} contradicts shuffle=False (which means order='fixed'); "
-                "give only one of them"
-            )
-    if emphasis is True:
-        emphasis = Emphasis()
-    elif emphasis is False:
-        emphasis = None
-    if emphasis is not None:
-        if not isinstance(emphasis, Emphasis):
-            raise TypeError(
-                "emphasis must be an ebp.presentation.Emphasis, True or None; got "
-                f"{type(emphasis).__name__}"
-            )
-        if order != "shuffle":
-            raise ValueError(
-                f"emphasis draws its own random order; it cannot be combined with order={order!r}"
-            )
+    order, emphasis = _check_order(order, shuffle, emphasis)
     if optimizer is not None and not callable(optimizer) and not isinstance(optimizer, str):
         raise TypeError(
             f"optimizer must be one of {OPTIMIZERS}, a factory params -> torch.optim.Optimizer, "

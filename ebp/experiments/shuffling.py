@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -223,6 +224,32 @@ class OrderComparison:
 
 
 @single_threaded()
+def _order_setup(
+    orders: Any,
+    n_train: Any,
+    hidden: Any,
+    eta: Any,
+    batch_size: Any,
+    epochs: Any,
+    record_every: Any,
+    seeds: Any,
+    data_seed: int,
+) -> tuple[tuple[str, ...], int, int, float, int, int, int, list[int], data.Split]:
+    """The checked arguments of :func:`order_comparison` and :func:`class_forgetting`."""
+    if isinstance(orders, (str, bytes)) or not isinstance(orders, Sequence) or not orders:
+        raise TypeError("orders must be a non-empty sequence of order names")
+    orders = tuple(check_choice(o, f"orders[{i}]", ORDERS) for i, o in enumerate(orders))
+    n_train = check_int(n_train, "n_train", min_value=20)
+    hidden = check_int(hidden, "hidden", min_value=1)
+    eta = check_positive(eta, "eta")
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
+    epochs = check_int(epochs, "epochs", min_value=1)
+    record_every = check_int(record_every, "record_every", min_value=1)
+    split = data.digits(n_train=n_train, seed=data_seed, standardize=True)
+    seeds = _check_seeds(seeds)
+    return orders, n_train, hidden, eta, batch_size, epochs, record_every, seeds, split
+
+
 def order_comparison(
     *,
     orders: Sequence[str] = ("class_sorted", "fixed", "shuffle", "interleaved"),
@@ -260,17 +287,9 @@ def order_comparison(
     data_seed
         Seed of the data split.
     """
-    if isinstance(orders, (str, bytes)) or not isinstance(orders, Sequence) or not orders:
-        raise TypeError("orders must be a non-empty sequence of order names")
-    orders = tuple(check_choice(o, f"orders[{i}]", ORDERS) for i, o in enumerate(orders))
-    n_train = check_int(n_train, "n_train", min_value=20)
-    hidden = check_int(hidden, "hidden", min_value=1)
-    eta = check_positive(eta, "eta")
-    batch_size = check_int(batch_size, "batch_size", min_value=1)
-    epochs = check_int(epochs, "epochs", min_value=1)
-    record_every = check_int(record_every, "record_every", min_value=1)
-    seeds = _check_seeds(seeds)
-    split = data.digits(n_train=n_train, seed=data_seed, standardize=True)
+    orders, n_train, hidden, eta, batch_size, epochs, record_every, seeds, split = _order_setup(
+        orders, n_train, hidden, eta, batch_size, epochs, record_every, seeds, data_seed
+    )
     X, y = split.X_train, split.y_train
     sizes = (split.n_features, hidden, split.n_classes)
 
@@ -397,17 +416,9 @@ def class_forgetting(
     orders, n_train, hidden, eta, batch_size, epochs, record_every, seeds, data_seed
         As in :func:`order_comparison`.
     """
-    if isinstance(orders, (str, bytes)) or not isinstance(orders, Sequence) or not orders:
-        raise TypeError("orders must be a non-empty sequence of order names")
-    orders = tuple(check_choice(o, f"orders[{i}]", ORDERS) for i, o in enumerate(orders))
-    n_train = check_int(n_train, "n_train", min_value=20)
-    hidden = check_int(hidden, "hidden", min_value=1)
-    eta = check_positive(eta, "eta")
-    batch_size = check_int(batch_size, "batch_size", min_value=1)
-    epochs = check_int(epochs, "epochs", min_value=1)
-    record_every = check_int(record_every, "record_every", min_value=1)
-    seeds = _check_seeds(seeds)
-    split = data.digits(n_train=n_train, seed=data_seed, standardize=True)
+    orders, n_train, hidden, eta, batch_size, epochs, record_every, seeds, split = _order_setup(
+        orders, n_train, hidden, eta, batch_size, epochs, record_every, seeds, data_seed
+    )
     X, y = split.X_train, split.y_train
     K = split.n_classes
     counts = np.bincount(y, minlength=K)
