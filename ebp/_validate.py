@@ -27,6 +27,7 @@ __all__ = [
     "check_probability",
     "check_sizes",
     "describe",
+    "real_array",
 ]
 
 
@@ -222,6 +223,34 @@ def _check_shape(shape: tuple[int, ...], name: str, ndim: int | None, expected: 
             raise ValueError(f"{name} must have shape {want}; got shape {shape}")
 
 
+def real_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as a NumPy array of real numbers (integers or floats that PyTorch can hold).
+
+    Refuses, naming ``name``: strings, ``None``, ragged nested lists, booleans, complex and
+    object arrays, and extended-precision floats (``np.longdouble``), which neither PyTorch nor
+    BLAS supports.
+    """
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of numbers; got {type(x).__name__}")
+    try:
+        raw = np.asarray(x)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{name} must be a rectangular array of numbers (every row the same length); "
+            f"got {type(x).__name__} that NumPy cannot convert ({err})"
+        ) from None
+    if raw.dtype == np.bool_ or raw.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of real numbers; got dtype {raw.dtype}")
+    if raw.dtype.kind == "f" and raw.dtype.itemsize > 8:
+        raise TypeError(
+            f"{name} must be float16, float32 or float64; got dtype {raw.dtype} (extended "
+            "precision is not supported by PyTorch; convert with .astype(np.float64))"
+        )
+    return raw
+
+
 def as_float_array(
     x: Any,
     name: str,
@@ -253,14 +282,7 @@ def as_float_array(
     numpy.ndarray
         A new or existing array of dtype ``dtype``.
     """
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be an array of numbers; got {type(x).__name__}")
-    raw = np.asarray(x)
-    if raw.dtype == np.bool_ or raw.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be an array of real numbers; got dtype {raw.dtype}")
-    arr = raw.astype(dtype, copy=False)
+    arr = real_array(x, name).astype(dtype, copy=False)
     _check_shape(arr.shape, name, ndim, shape)
     if finite and not np.all(np.isfinite(arr)):
         n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
@@ -296,12 +318,7 @@ def as_tensor(
     if isinstance(x, torch.Tensor):
         t = x
     else:
-        if isinstance(x, (str, bytes)) or x is None:
-            raise TypeError(f"{name} must be a tensor of numbers; got {type(x).__name__}")
-        raw = np.asarray(x)
-        if raw.dtype == np.bool_ or raw.dtype.kind not in "iuf":
-            raise TypeError(f"{name} must be a tensor of real numbers; got dtype {raw.dtype}")
-        t = torch.as_tensor(raw)
+        t = torch.as_tensor(real_array(x, name))
     if t.dtype == torch.bool or t.is_complex():
         raise TypeError(f"{name} must be a tensor of real numbers; got dtype {t.dtype}")
     if dtype is None:

@@ -47,20 +47,18 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from ebp._validate import check_choice, check_int, check_positive, describe
 from ebp.history import DivergenceError, History, check_divergence
+from ebp.losses import LossFn, get_loss, loss_name
+from ebp.losses import pattern_losses as one_model_pattern_losses
 from ebp.optim import PaperAdaptiveRate
 from ebp.presentation import Emphasis, EmphasisSampler, epoch_order
 from ebp.repro import single_threaded
 from ebp.schedules import Constant, Schedule, as_schedule
 from ebp.train import (
     OPTIMIZERS,
-    LossFn,
     _check_order,
     _check_param_groups,
     _class_labels,
-    _loss_name,
-    _pattern_losses,
     _training_data,
-    get_loss,
 )
 
 __all__ = ["ManyHistory", "batched_loss", "fit_many"]
@@ -362,7 +360,7 @@ def batched_loss(loss: str | LossFn) -> Callable[[Tensor, Tensor, bool], Tensor]
     short last axis (10 classes) costs about ten times more than over an outer one.  A callable
     loss is mapped over the models with :func:`torch.func.vmap`.
     """
-    name = _loss_name(loss)
+    name = loss_name(loss)
     fn = get_loss(loss)
 
     def mapped(out: Tensor, t: Tensor, per_model: bool) -> Tensor:
@@ -551,7 +549,7 @@ def fit_many(
     """
     models = _check_models(models)
     K = len(models)
-    name = _loss_name(loss)
+    name = loss_name(loss)
     schedules = _per_model(eta, "eta", K, _check_eta)
     etas = [s(0) for s in schedules]
     varying = [not isinstance(s, Constant) for s in schedules]
@@ -653,7 +651,7 @@ def fit_many(
             total = F.binary_cross_entropy_with_logits(out, y.expand_as(out), reduction="none")
             return total.flatten(2).sum(2)
         fn = get_loss(loss)
-        return torch.stack([_pattern_losses(fn, None, out[k], y) for k in range(K)])
+        return torch.stack([one_model_pattern_losses(fn, None, out[k], y) for k in range(K)])
 
     labels = _class_labels(y, order) if order in ("class_sorted", "interleaved") else None
 

@@ -28,6 +28,7 @@ from ebp._validate import (
     check_positive,
     describe,
 )
+from ebp.losses import LOSSES
 
 if TYPE_CHECKING:  # ebp.hessian imports ebp.train, which imports this module
     from ebp.hessian import DiagonalResult, EigenResult, EigenResults
@@ -450,8 +451,6 @@ class SDLM(torch.optim.Optimizer):
         if not (isinstance(loss, str) or callable(loss)):
             raise TypeError(f"loss must be a loss name or a callable; got {describe(loss)}")
         if isinstance(loss, str):
-            from ebp.train import LOSSES
-
             check_choice(loss, "loss", LOSSES)
         elif curvature == "backprop":
             raise ValueError(

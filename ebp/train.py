@@ -1,22 +1,10 @@
 """The PyTorch training loop of the book: plain (mini-batch) SGD that records and checks itself.
 
-Loss convention
----------------
-Every loss is a mean over the ``P`` patterns it is evaluated on, the paper's
-``E = (1/P) Σ_p E^p`` (§2), and the squared error keeps the paper's ½:
-
-``"mse"``
-    ``E = (1/P) Σ_p ½ ‖d^p − o^p‖²``, so ``∂E/∂o^p = (o^p − d^p)/P``.  This is *not*
-    ``torch.nn.functional.mse_loss``, which averages over the outputs too and has no ½; it is
-    the same number as ``ebp.scratch`` computes for ``"mse"``.
-``"cross_entropy"`` (alias ``"softmax_ce"``, the name :mod:`ebp.scratch` uses)
-    ``E = −(1/P) Σ_p Σ_k d_k^p log softmax(z^p)_k`` on the network's *logits* ``z`` (the model
-    has no softmax layer).  Targets: integer labels ``(P,)`` or probability rows ``(P, K)``.
-``"bce"``
-    ``E = (1/P) Σ_p Σ_k [−d_k log σ(z_k) − (1 − d_k) log(1 − σ(z_k))]`` on logits ``z`` (the
-    model has no logistic layer; the loss applies it stably).  Targets in [0, 1].
-
-A callable ``loss(output, target) -> scalar tensor`` may be given instead of a name.
+Losses
+------
+The losses and their conventions live in :mod:`ebp.losses` (re-exported here): every loss is a
+mean over patterns, and ``"mse"`` is ``(1/P) Σ_p ½ ‖d^p − o^p‖²`` with the paper's ½, which is
+``K/2`` times ``torch.nn.MSELoss()`` for ``K`` outputs.
 
 The loop
 --------
@@ -40,11 +28,25 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ebp._validate import as_tensor, check_choice, check_int, check_positive, describe
+from ebp._validate import check_choice, check_int, check_positive, describe
 from ebp.history import DivergenceError, History, check_divergence
+from ebp.losses import (
+    LOSSES,
+    LossFn,
+    as_inputs,
+    as_targets,
+    bce_loss,
+    check_against_output,
+    check_model,
+    cross_entropy_loss,
+    get_loss,
+    loss_name,
+    model_dtype_device,
+    mse_loss,
+    pattern_losses,
+)
 from ebp.optim import PaperAdaptiveRate
 from ebp.presentation import ORDERS, Emphasis, EmphasisSampler, epoch_order
 from ebp.schedules import Constant, Schedule, as_schedule
@@ -65,142 +67,13 @@ __all__ = [
     "predict_classes",
 ]
 
-LossFn = Callable[[Tensor, Tensor], Tensor]
-"""A loss: ``loss(output, target)`` → scalar tensor (mean over the patterns)."""
-
 OPTIMIZERS: tuple[str, ...] = ("sgd", "rmsprop", "adam", "adaptive")
 """Optimizer names accepted by :func:`fit` (see its ``optimizer`` argument)."""
 
 
 # ---------------------------------------------------------------------------------------------
-# Losses (all means over patterns; see the module docstring)
-# ---------------------------------------------------------------------------------------------
-
-
-def mse_loss(output: Tensor, target: Tensor) -> Tensor:
-    """``E = (1/P) Σ_p ½ ‖d^p − o^p‖²`` (paper §2, with its ½)."""
-    diff = output - target
-    return 0.5 * diff.pow(2).sum() / output.shape[0]
-
-
-def cross_entropy_loss(logits: Tensor, target: Tensor) -> Tensor:
-    """Softmax cross-entropy ``−(1/P) Σ_p Σ_k d_k log softmax(z)_k`` of logits ``z``.
-
-    ``target`` holds integer labels ``(P,)`` or probability rows ``(P, K)``.
-    """
-    if target.dtype == torch.long:
-        return F.cross_entropy(logits, target)
-    return -(target * F.log_softmax(logits, dim=1)).sum() / logits.shape[0]
-
-
-def bce_loss(logits: Tensor, target: Tensor) -> Tensor:
-    """Binary cross-entropy of logistic outputs ``σ(z)``: sum over outputs, mean over patterns."""
-    total = F.binary_cross_entropy_with_logits(logits, target, reduction="sum")
-    return total / logits.shape[0]
-
-
-LOSSES: dict[str, LossFn] = {
-    "mse": mse_loss,
-    "cross_entropy": cross_entropy_loss,
-    "softmax_ce": cross_entropy_loss,
-    "bce": bce_loss,
-}
-"""Loss names accepted by :func:`fit` and :func:`evaluate`, and their functions."""
-
-
-def get_loss(loss: str | LossFn) -> LossFn:
-    """The loss function for a name in :data:`LOSSES`, or ``loss`` itself if it is callable."""
-    if callable(loss):
-        return loss
-    return LOSSES[check_choice(loss, "loss", LOSSES)]
-
-
-def _loss_name(loss: str | LossFn) -> str | None:
-    if callable(loss):
-        return None
-    name = check_choice(loss, "loss", LOSSES)
-    return "cross_entropy" if name == "softmax_ce" else name
-
-
-# ---------------------------------------------------------------------------------------------
 # Inputs and targets
 # ---------------------------------------------------------------------------------------------
-
-
-def _model_dtype_device(model: nn.Module) -> tuple[torch.dtype, torch.device]:
-    for p in model.parameters():
-        return p.dtype, p.device
-    raise ValueError("model must have at least one parameter")
-
-
-def _check_model(model: Any) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
-    return model
-
-
-def _inputs(X: Any, name: str, dtype: torch.dtype, device: torch.device) -> Tensor:
-    t = as_tensor(X, name, ndim=2, dtype=dtype, device=device)
-    if t.shape[0] == 0:
-        raise ValueError(f"{name} must contain at least one pattern; got shape {tuple(t.shape)}")
-    return t
-
-
-def _targets(
-    y: Any,
-    name: str,
-    loss: str | None,
-    n_patterns: int,
-    dtype: torch.dtype,
-    device: torch.device,
-) -> Tensor:
-    """Targets as a tensor: long labels for cross-entropy, else floats; 1-D → a column."""
-    if y is None or isinstance(y, (str, bytes)):
-        raise TypeError(f"{name} must be an array of targets; got {type(y).__name__}")
-    raw = y if isinstance(y, Tensor) else torch.as_tensor(np.asarray(y))
-    if raw.dtype == torch.bool or raw.is_complex():
-        raise TypeError(f"{name} must hold real numbers; got dtype {raw.dtype}")
-    if raw.ndim == 0 or raw.shape[0] != n_patterns:
-        raise ValueError(
-            f"{name} must have one row per pattern ({n_patterns}); got shape {tuple(raw.shape)}"
-        )
-    integer = not raw.is_floating_point()
-    if loss == "cross_entropy" and raw.ndim == 1:
-        if not integer:
-            raise TypeError(
-                f"{name} given as class labels (1-D) must be integers for loss='cross_entropy'; "
-                f"got dtype {raw.dtype}"
-            )
-        return raw.to(device=device, dtype=torch.long)
-    if loss is None and integer:
-        return raw.to(device=device, dtype=torch.long)
-    t = as_tensor(raw, name, dtype=dtype, device=device)
-    if loss in ("mse", "bce") and t.ndim == 1:
-        t = t[:, None]
-    if loss in ("cross_entropy", "bce") and bool(((t < 0) | (t > 1)).any()):
-        raise ValueError(f"{name} must lie in [0, 1] for loss={loss!r}")
-    return t
-
-
-def _check_against_output(out: Tensor, target: Tensor, name: str, loss: str | None) -> None:
-    """Check all of ``target`` against the model's output ``out`` for one or more patterns."""
-    if loss is None:
-        return
-    n_out = out.shape[1] if out.ndim == 2 else None
-    if loss == "cross_entropy" and target.ndim == 1:
-        lo, hi = int(target.min()), int(target.max())
-        if n_out is None or lo < 0 or hi >= n_out:
-            raise ValueError(
-                f"{name} class labels must lie in [0, {(n_out or 1) - 1}] (the model has "
-                f"{n_out} outputs); got values in [{lo}, {hi}]"
-            )
-        return
-    if tuple(target.shape[1:]) != tuple(out.shape[1:]):
-        want = (target.shape[0], *out.shape[1:])
-        raise ValueError(
-            f"{name} must have the shape of the model's output {want}; "
-            f"got shape {tuple(target.shape)}"
-        )
 
 
 def _training_data(
@@ -216,9 +89,9 @@ def _training_data(
 ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, int]:
     """The training and validation sets as tensors, checked against ``model``'s output, and
     the mini-batch size (default: every pattern), as :func:`fit` and ``fit_many`` take them."""
-    X = _inputs(X, "X", dtype, device)
+    X = as_inputs(X, "X", dtype, device, model=model)
     P = X.shape[0]
-    y = _targets(y, "y", loss, P, dtype, device)
+    y = as_targets(y, "y", loss, P, dtype, device)
     if batch_size is None:
         batch_size = P
     batch_size = check_positive(batch_size, "batch_size", integer=True)
@@ -227,13 +100,13 @@ def _training_data(
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together")
     if X_val is not None:
-        X_val = _inputs(X_val, "X_val", dtype, device)
-        y_val = _targets(y_val, "y_val", loss, X_val.shape[0], dtype, device)
+        X_val = as_inputs(X_val, "X_val", dtype, device, model=model)
+        y_val = as_targets(y_val, "y_val", loss, X_val.shape[0], dtype, device)
     with torch.no_grad():
         out = model(X[:1])
-        _check_against_output(out, y, "y", loss)
+        check_against_output(out, y, "y", loss)
         if X_val is not None:
-            _check_against_output(out, y_val, "y_val", loss)
+            check_against_output(out, y_val, "y_val", loss)
     return X, y, X_val, y_val, batch_size
 
 
@@ -254,23 +127,23 @@ def evaluate(model: nn.Module, X: Any, y: Any, loss: str | LossFn = "mse") -> fl
     loss
         A name in :data:`LOSSES` or a callable.
     """
-    model = _check_model(model)
-    dtype, device = _model_dtype_device(model)
-    name = _loss_name(loss)
+    model = check_model(model)
+    dtype, device = model_dtype_device(model)
+    name = loss_name(loss)
     fn = get_loss(loss)
-    X = _inputs(X, "X", dtype, device)
-    y = _targets(y, "y", name, X.shape[0], dtype, device)
+    X = as_inputs(X, "X", dtype, device, model=model)
+    y = as_targets(y, "y", name, X.shape[0], dtype, device)
     with torch.no_grad():
         out = model(X)
-        _check_against_output(out, y, "y", name)
+        check_against_output(out, y, "y", name)
         return float(fn(out, y))
 
 
 def predict(model: nn.Module, X: Any) -> np.ndarray:
     """The model's outputs for ``X`` as a float64 NumPy array ``(P, n_out)``."""
-    model = _check_model(model)
-    dtype, device = _model_dtype_device(model)
-    X = _inputs(X, "X", dtype, device)
+    model = check_model(model)
+    dtype, device = model_dtype_device(model)
+    X = as_inputs(X, "X", dtype, device, model=model)
     with torch.no_grad():
         return model(X).detach().cpu().numpy().astype(np.float64)
 
@@ -307,19 +180,6 @@ def _loss_and_grad_norm(model: nn.Module, fn: LossFn, X: Tensor, y: Tensor) -> t
     squares = [g.pow(2).sum() for g in grads if g is not None]
     norm = float(torch.stack(squares).sum().sqrt()) if squares else 0.0
     return float(value.detach()), norm
-
-
-def _pattern_losses(fn: LossFn, name: str | None, out: Tensor, y: Tensor) -> Tensor:
-    """Each pattern's own loss ``E^p`` (so that ``E`` is their mean), without gradients."""
-    if name == "mse":
-        return 0.5 * (out - y).pow(2).flatten(1).sum(1)
-    if name == "cross_entropy":
-        if y.dtype == torch.long:
-            return F.cross_entropy(out, y, reduction="none")
-        return -(y * F.log_softmax(out, dim=1)).sum(1)
-    if name == "bce":
-        return F.binary_cross_entropy_with_logits(out, y, reduction="none").flatten(1).sum(1)
-    return torch.stack([fn(out[i : i + 1], y[i : i + 1]) for i in range(out.shape[0])])
 
 
 def _class_labels(y: Tensor, order: str) -> np.ndarray:
@@ -627,11 +487,11 @@ def fit(
         after update ``k`` is the mini-batch loss computed for update ``k + 1`` (no extra
         forward pass), and the full training loss at each record.
     """
-    model = _check_model(model)
+    model = check_model(model)
     if device is not None:
         model.to(device)
-    dtype, dev = _model_dtype_device(model)
-    name = _loss_name(loss)
+    dtype, dev = model_dtype_device(model)
+    name = loss_name(loss)
     fn = get_loss(loss)
     schedule = as_schedule(eta, "eta")
     eta0 = schedule(0)
@@ -741,7 +601,7 @@ def fit(
     def epoch_batches() -> Iterator[Tensor]:
         if sampler is not None:
             with torch.no_grad():
-                sampler.update(_pattern_losses(fn, name, model(X), y).cpu().numpy())
+                sampler.update(pattern_losses(fn, name, model(X), y).cpu().numpy())
             yield from sampler.draw().split(batch_size)
         elif order in ("shuffle", "fixed"):
             yield from _batches(P, batch_size, order == "shuffle", generator)

@@ -28,7 +28,7 @@ from ebp.hessian.operator import (
     as_operator,
     unflatten_params,
 )
-from ebp.train import LossFn
+from ebp.losses import LossFn
 
 __all__ = [
     "BACKPROP_LOSSES",

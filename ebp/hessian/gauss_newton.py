@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from ebp._validate import check_choice
 from ebp.hessian.operator import HessianOperator
-from ebp.train import LossFn
+from ebp.losses import LossFn
 
 __all__ = [
     "GAUSS_NEWTON_KINDS",

@@ -35,7 +35,14 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp, vmap
 
 from ebp._validate import as_tensor, check_choice, check_instance, check_positive, describe
-from ebp.train import LossFn, _check_against_output, _inputs, _loss_name, _targets, get_loss
+from ebp.losses import (
+    LossFn,
+    as_inputs,
+    as_targets,
+    check_against_output,
+    get_loss,
+    loss_name,
+)
 
 __all__ = [
     "HVP_METHODS",
@@ -173,7 +180,7 @@ class _Objective:
         self.names = [n for n, _ in items]
         self.shapes = [p.shape for _, p in items]
         self.numels = [p.numel() for _, p in items]
-        self.loss_name = _loss_name(loss)
+        self.loss_name = loss_name(loss)
         self.loss_fn = get_loss(loss)
         self.batches = _parse_batches(data, self, self.loss_name, w.dtype, w.device)
         sizes = [X.shape[0] for X, _ in self.batches]
@@ -247,11 +254,11 @@ def _parse_batches(
         where = "data" if len(raw) == 1 else f"data[{i}]"
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise TypeError(f"{where} must be a pair (X, y); got {describe(batch)}")
-        X = _inputs(batch[0], f"{where} X", dtype, device)
-        y = _targets(batch[1], f"{where} y", loss_name, X.shape[0], dtype, device)
+        X = as_inputs(batch[0], f"{where} X", dtype, device)
+        y = as_targets(batch[1], f"{where} y", loss_name, X.shape[0], dtype, device)
         with torch.no_grad():
             out = obj.output(obj.w, X[:2])  # two patterns: batch-norm needs more than one
-            _check_against_output(out, y, f"{where} y", loss_name)
+            check_against_output(out, y, f"{where} y", loss_name)
         batches.append((X, y))
     return batches
 

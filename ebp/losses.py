@@ -1,0 +1,283 @@
+"""The book's losses, their conventions, and the input/target handling every consumer shares.
+
+Loss convention
+---------------
+Every loss is a mean over the ``P`` patterns it is evaluated on, the paper's
+``E = (1/P) Σ_p E^p`` (§2), and the squared error keeps the paper's ½:
+
+``"mse"``
+    ``E = (1/P) Σ_p ½ ‖d^p − o^p‖²`` (paper eq 28), so ``∂E/∂o^p = (o^p − d^p)/P``.  **This is
+    not** ``torch.nn.MSELoss()``: that averages over the ``K`` outputs too and has no ½, so for
+    ``K`` outputs ``"mse"`` is ``K/2`` times ``nn.MSELoss()`` (and its Hessian ``K/2`` times
+    theirs).  It is the same number as :mod:`ebp.scratch` computes for ``"mse"``.
+``"cross_entropy"`` (alias ``"softmax_ce"``, the name :mod:`ebp.scratch` uses)
+    ``E = −(1/P) Σ_p Σ_k d_k^p log softmax(z^p)_k`` on the network's *logits* ``z`` (the model
+    has no softmax layer).  Targets: integer labels ``(P,)`` or probability rows ``(P, K)``.
+``"bce"``
+    ``E = (1/P) Σ_p Σ_k [−d_k log σ(z_k) − (1 − d_k) log(1 − σ(z_k))]`` on logits ``z`` (the
+    model has no logistic layer; the loss applies it stably).  Targets in [0, 1].
+
+A callable ``loss(output, target) -> scalar tensor`` may be given instead of a name; it should
+be a mean over the patterns too (see :func:`ebp.hessian.HessianOperator` for what that means
+when data come in batches).
+
+Inputs and targets
+------------------
+:func:`as_inputs`, :func:`as_targets` and :func:`check_against_output` turn user data into
+tensors of a model's dtype and device and check them against the model, with messages that name
+the argument; :func:`ebp.train.fit`, :func:`ebp.many.fit_many`, :mod:`ebp.hessian` and
+:mod:`ebp.optim` all use them, so every entry point refuses bad data the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ebp._validate import as_tensor, check_choice, real_array
+
+__all__ = [
+    "LOSSES",
+    "LossFn",
+    "as_inputs",
+    "as_targets",
+    "bce_loss",
+    "check_against_output",
+    "check_model",
+    "cross_entropy_loss",
+    "expected_input_width",
+    "get_loss",
+    "loss_name",
+    "model_dtype_device",
+    "mse_loss",
+    "pattern_losses",
+]
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+"""A loss: ``loss(output, target)`` → scalar tensor (mean over the patterns)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses (all means over patterns; see the module docstring)
+# ---------------------------------------------------------------------------------------------
+
+
+def _same_shape(output: Tensor, target: Tensor, what: str) -> None:
+    if output.shape != target.shape:
+        raise ValueError(
+            f"target must have the shape of the {what} {tuple(output.shape)}; got shape "
+            f"{tuple(target.shape)} (reshape it explicitly: shapes are never broadcast)"
+        )
+
+
+def mse_loss(output: Tensor, target: Tensor) -> Tensor:
+    """``E = (1/P) Σ_p ½ ‖d^p − o^p‖²`` (paper §2 and eq 28, with its ½).
+
+    ``K/2`` times ``torch.nn.MSELoss()`` for ``K`` outputs.  ``target`` must have the shape of
+    ``output`` (a ``(P,)`` target against a ``(P, 1)`` output is refused, never broadcast).
+    """
+    _same_shape(output, target, "output")
+    diff = output - target
+    return 0.5 * diff.pow(2).sum() / output.shape[0]
+
+
+def cross_entropy_loss(logits: Tensor, target: Tensor) -> Tensor:
+    """Softmax cross-entropy ``−(1/P) Σ_p Σ_k d_k log softmax(z)_k`` of logits ``z``.
+
+    ``target`` holds integer labels ``(P,)`` or probability rows of the logits' shape.
+    """
+    if target.dtype == torch.long:
+        return F.cross_entropy(logits, target)
+    _same_shape(logits, target, "logits")
+    return -(target * F.log_softmax(logits, dim=1)).sum() / logits.shape[0]
+
+
+def bce_loss(logits: Tensor, target: Tensor) -> Tensor:
+    """Binary cross-entropy of logistic outputs ``σ(z)``: sum over outputs, mean over patterns."""
+    _same_shape(logits, target, "logits")
+    total = F.binary_cross_entropy_with_logits(logits, target, reduction="sum")
+    return total / logits.shape[0]
+
+
+LOSSES: dict[str, LossFn] = {
+    "mse": mse_loss,
+    "cross_entropy": cross_entropy_loss,
+    "softmax_ce": cross_entropy_loss,
+    "bce": bce_loss,
+}
+"""Loss names accepted throughout ``ebp``, and their functions."""
+
+
+def _check_loss_arg(loss: Any) -> None:
+    if isinstance(loss, type):
+        raise TypeError(
+            f"loss must be a loss name, a loss function or a loss instance; got the class "
+            f"{loss.__module__}.{loss.__name__} itself (instantiate it: {loss.__name__}())"
+        )
+
+
+def get_loss(loss: str | LossFn) -> LossFn:
+    """The loss function for a name in :data:`LOSSES`, or ``loss`` itself if it is callable."""
+    _check_loss_arg(loss)
+    if callable(loss):
+        return loss
+    return LOSSES[check_choice(loss, "loss", LOSSES)]
+
+
+def loss_name(loss: str | LossFn) -> str | None:
+    """The canonical name of a named loss (``"softmax_ce"`` → ``"cross_entropy"``), ``None`` for
+    a callable."""
+    _check_loss_arg(loss)
+    if callable(loss):
+        return None
+    name = check_choice(loss, "loss", LOSSES)
+    return "cross_entropy" if name == "softmax_ce" else name
+
+
+def pattern_losses(fn: LossFn, name: str | None, out: Tensor, y: Tensor) -> Tensor:
+    """Each pattern's own loss ``E^p`` (so that ``E`` is their mean), without gradients."""
+    if name == "mse":
+        return 0.5 * (out - y).pow(2).flatten(1).sum(1)
+    if name == "cross_entropy":
+        if y.dtype == torch.long:
+            return F.cross_entropy(out, y, reduction="none")
+        return -(y * F.log_softmax(out, dim=1)).sum(1)
+    if name == "bce":
+        return F.binary_cross_entropy_with_logits(out, y, reduction="none").flatten(1).sum(1)
+    return torch.stack([fn(out[i : i + 1], y[i : i + 1]) for i in range(out.shape[0])])
+
+
+# ---------------------------------------------------------------------------------------------
+# Models, inputs and targets
+# ---------------------------------------------------------------------------------------------
+
+
+def check_model(model: Any) -> nn.Module:
+    """Return ``model`` if it is a ``torch.nn.Module``, else raise ``TypeError``."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    return model
+
+
+def model_dtype_device(model: nn.Module) -> tuple[torch.dtype, torch.device]:
+    """The dtype and device of ``model``'s first parameter (``ValueError`` if it has none)."""
+    for p in model.parameters():
+        return p.dtype, p.device
+    raise ValueError("model must have at least one parameter")
+
+
+def expected_input_width(model: nn.Module) -> int | None:
+    """The number of input columns ``model`` expects, when it can be read off the model.
+
+    That is the ``in_features`` of the first module that runs: ``model`` itself, or the first
+    layer of an ``nn.Sequential`` (recursively).  ``None`` when it cannot be known without
+    running the model (any other architecture).
+    """
+    module: nn.Module = model
+    while isinstance(module, nn.Sequential) and len(module) > 0:
+        module = module[0]
+    width = getattr(module, "in_features", None)
+    return width if isinstance(width, int) else None
+
+
+def as_inputs(
+    X: Any,
+    name: str,
+    dtype: torch.dtype,
+    device: torch.device,
+    *,
+    model: nn.Module | None = None,
+    ndim: int | None = 2,
+) -> Tensor:
+    """``X`` as a tensor of ``dtype`` on ``device``, with at least one pattern (row).
+
+    Parameters
+    ----------
+    X
+        Array-like or tensor, patterns along the first axis.
+    name
+        The argument's name, used in messages.
+    dtype, device
+        Those of the model.
+    model
+        If given, the width of ``X`` is checked against :func:`expected_input_width`.
+    ndim
+        Required number of dimensions (2 for ``(P, n_in)``); ``None`` accepts any shape with a
+        pattern axis first (images, sequences).
+    """
+    t = as_tensor(X, name, ndim=ndim, dtype=dtype, device=device)
+    if t.ndim == 0 or t.shape[0] == 0:
+        raise ValueError(f"{name} must contain at least one pattern; got shape {tuple(t.shape)}")
+    if model is not None:
+        width = expected_input_width(model)
+        if width is not None and (t.ndim != 2 or t.shape[1] != width):
+            raise ValueError(
+                f"{name} must have shape (P, {width}): the model's first layer takes {width} "
+                f"inputs; got shape {tuple(t.shape)}"
+            )
+    return t
+
+
+def as_targets(
+    y: Any,
+    name: str,
+    loss: str | None,
+    n_patterns: int,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> Tensor:
+    """Targets as a tensor: long labels for cross-entropy, else floats; 1-D → a column.
+
+    A 1-D target of ``"mse"`` or ``"bce"`` becomes a column ``(P, 1)``, explicitly (documented
+    here and checked against the model's output by :func:`check_against_output`).
+    """
+    if y is None or isinstance(y, (str, bytes)):
+        raise TypeError(f"{name} must be an array of targets; got {type(y).__name__}")
+    raw = y if isinstance(y, Tensor) else torch.as_tensor(real_array(y, name))
+    if raw.dtype == torch.bool or raw.is_complex():
+        raise TypeError(f"{name} must hold real numbers; got dtype {raw.dtype}")
+    if raw.ndim == 0 or raw.shape[0] != n_patterns:
+        raise ValueError(
+            f"{name} must have one row per pattern ({n_patterns}); got shape {tuple(raw.shape)}"
+        )
+    integer = not raw.is_floating_point()
+    if loss == "cross_entropy" and raw.ndim == 1:
+        if not integer:
+            raise TypeError(
+                f"{name} given as class labels (1-D) must be integers for loss='cross_entropy'; "
+                f"got dtype {raw.dtype}"
+            )
+        return raw.to(device=device, dtype=torch.long)
+    if loss is None and integer:
+        return raw.to(device=device, dtype=torch.long)
+    t = as_tensor(raw, name, dtype=dtype, device=device)
+    if loss in ("mse", "bce") and t.ndim == 1:
+        t = t[:, None]
+    if loss in ("cross_entropy", "bce") and bool(((t < 0) | (t > 1)).any()):
+        raise ValueError(f"{name} must lie in [0, 1] for loss={loss!r}")
+    return t
+
+
+def check_against_output(out: Tensor, target: Tensor, name: str, loss: str | None) -> None:
+    """Check all of ``target`` against the model's output ``out`` for one or more patterns."""
+    if loss is None:
+        return
+    n_out = out.shape[1] if out.ndim == 2 else None
+    if loss == "cross_entropy" and target.ndim == 1:
+        lo, hi = int(target.min()), int(target.max())
+        if n_out is None or lo < 0 or hi >= n_out:
+            raise ValueError(
+                f"{name} class labels must lie in [0, {(n_out or 1) - 1}] (the model has "
+                f"{n_out} outputs); got values in [{lo}, {hi}]"
+            )
+        return
+    if tuple(target.shape[1:]) != tuple(out.shape[1:]):
+        want = (target.shape[0], *out.shape[1:])
+        raise ValueError(
+            f"{name} must have the shape of the model's output {want}; "
+            f"got shape {tuple(target.shape)}"
+        )
