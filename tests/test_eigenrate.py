@@ -102,7 +102,11 @@ def test_rate_sweep_shapes_and_determinism():
     np.testing.assert_array_equal(a.mse, b.mse)
     np.testing.assert_array_equal(a.lambda_max, b.lambda_max)
     np.testing.assert_allclose(a.eta_predicted, 1 / a.lambda_max)
-    assert np.all(a.mse[:, :, 0] == a.mse[:, :1, 0])  # same start for every ratio of a seed
+    # same start for every ratio of a seed: the models are stacked copies of one network, so
+    # their initial losses agree to rounding (a batched matmul need not be bit-identical across
+    # batch entries on every BLAS)
+    start = a.mse[:, :, 0]
+    np.testing.assert_allclose(start, np.broadcast_to(start[:, :1], start.shape), rtol=1e-12)
     assert a.best_ratio(2) in a.ratios
     assert a.excess_at_one(2) >= 0.0
     summary = a.summary()
