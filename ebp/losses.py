@@ -31,6 +31,7 @@ the argument; :func:`ebp.train.fit`, :func:`ebp.many.fit_many`, :mod:`ebp.hessia
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -47,14 +48,18 @@ __all__ = [
     "as_targets",
     "bce_loss",
     "check_against_output",
+    "check_finite_parameters",
     "check_model",
+    "check_scalar_loss",
     "cross_entropy_loss",
     "expected_input_width",
     "get_loss",
     "loss_name",
     "model_dtype_device",
+    "model_output",
     "mse_loss",
     "pattern_losses",
+    "trainable_parameters",
 ]
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -163,6 +168,103 @@ def check_model(model: Any) -> nn.Module:
     return model
 
 
+def trainable_parameters(model: nn.Module, name: str = "model") -> list[nn.Parameter]:
+    """The parameters of ``model`` with ``requires_grad``, at least one (else ``ValueError``)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(
+            f"{name} must have at least one parameter with requires_grad=True (all of its "
+            f"{sum(1 for _ in model.parameters())} parameters are frozen: nothing to train)"
+        )
+    return params
+
+
+def check_finite_parameters(model: nn.Module, name: str = "model") -> None:
+    """Raise ``ValueError`` if a parameter of ``model`` holds NaN or ±Inf (e.g. after a run
+    that diverged), saying how many entries do, instead of computing NaN results."""
+    bad, total = 0, 0
+    with torch.no_grad():
+        for p in model.parameters():
+            total += p.numel()
+            bad += int((~torch.isfinite(p)).sum())
+    if bad:
+        raise ValueError(
+            f"{name} must have finite parameters; {bad} of its {total} parameter entries are "
+            "NaN or Inf (did a training run diverge?)"
+        )
+
+
+def check_scalar_loss(value: Any, what: str = "loss") -> Tensor:
+    """Return ``value`` if it is a 0-dimensional tensor (a loss), else raise ``ValueError``."""
+    if not isinstance(value, Tensor) or value.ndim != 0:
+        shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+        raise ValueError(
+            f"{what} must return a scalar tensor (0-dimensional, the mean over the patterns); "
+            f"got {shape}"
+        )
+    return value
+
+
+_SHAPE_ERROR = re.compile(
+    r"mat1 and mat2|shapes? cannot|size mismatch|must match the size|invalid for input of size|"
+    r"expected input|to have \d+ channels|input\[",
+    re.IGNORECASE,
+)
+
+
+def model_output(
+    model: nn.Module,
+    X: Tensor,
+    name: str = "X",
+    *,
+    keep_buffers: bool = False,
+    shape: tuple[int, ...] | None = None,
+) -> Tensor:
+    """``model(X)``, checked: a tensor, and a shape error of the forward pass reported as a
+    ``ValueError`` that names ``X`` when the model's input width could not be checked
+    beforehand (:func:`expected_input_width` is ``None``; otherwise :func:`as_inputs` has
+    checked it, and a shape error is the model's own and propagates unchanged).
+
+    Parameters
+    ----------
+    model
+        The network.
+    X
+        Its input, already a tensor (:func:`as_inputs`).
+    name
+        The argument's name, used in messages.
+    keep_buffers
+        Restore every buffer afterwards (batch-norm running statistics, its counter): the pass
+        runs in the model's own mode, so its outputs are those of ``model(X)``, but it leaves
+        the model exactly as it was.
+    shape
+        The shape of the whole argument, for messages, when ``X`` is a part of it (the first
+        pattern, say).
+    """
+    saved = [(b, b.detach().clone()) for b in model.buffers()] if keep_buffers else []
+    try:
+        out = model(X)
+    except RuntimeError as err:
+        # a known width was checked by as_inputs: a shape error is then the model's own
+        if expected_input_width(model) is not None or _SHAPE_ERROR.search(str(err)) is None:
+            raise
+        raise ValueError(
+            f"{name} must have the shape the model's first layer takes; got shape "
+            f"{tuple(X.shape if shape is None else shape)}, and the model's forward pass "
+            f"failed with: {err}"
+        ) from err
+    finally:
+        with torch.no_grad():
+            for b, value in saved:
+                b.copy_(value)
+    if not isinstance(out, Tensor):
+        raise TypeError(
+            f"model must return a single tensor (the outputs); it returned {type(out).__name__} "
+            "(wrap it so that forward returns the output tensor only)"
+        )
+    return out
+
+
 def model_dtype_device(model: nn.Module) -> tuple[torch.dtype, torch.device]:
     """The dtype and device of ``model``'s first parameter (``ValueError`` if it has none)."""
     for p in model.parameters():
@@ -192,6 +294,7 @@ def as_inputs(
     *,
     model: nn.Module | None = None,
     ndim: int | None = 2,
+    keep_integer: bool = False,
 ) -> Tensor:
     """``X`` as a tensor of ``dtype`` on ``device``, with at least one pattern (row).
 
@@ -208,7 +311,24 @@ def as_inputs(
     ndim
         Required number of dimensions (2 for ``(P, n_in)``); ``None`` accepts any shape with a
         pattern axis first (images, sequences).
+    keep_integer
+        If true, integer inputs (token ids, class indices for an embedding) keep an integer
+        dtype (``torch.long``) instead of being cast to ``dtype``; floating inputs are cast as
+        usual.  Default false: every input becomes ``dtype``.
     """
+    if not isinstance(keep_integer, bool):
+        raise TypeError(f"keep_integer must be a bool; got {type(keep_integer).__name__}")
+    if keep_integer:
+        raw = X if isinstance(X, Tensor) else torch.as_tensor(real_array(X, name))
+        if raw.dtype != torch.bool and not raw.is_complex() and not raw.is_floating_point():
+            if ndim is not None and raw.ndim != ndim:
+                raise ValueError(f"{name} must be {ndim}-dimensional; got shape {tuple(raw.shape)}")
+            X = raw.to(device=device, dtype=torch.long)
+            if X.ndim == 0 or X.shape[0] == 0:
+                raise ValueError(
+                    f"{name} must contain at least one pattern; got shape {tuple(X.shape)}"
+                )
+            return X
     t = as_tensor(X, name, ndim=ndim, dtype=dtype, device=device)
     if t.ndim == 0 or t.shape[0] == 0:
         raise ValueError(f"{name} must contain at least one pattern; got shape {tuple(t.shape)}")

@@ -47,7 +47,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from ebp._validate import check_choice, check_int, check_positive, describe
 from ebp.history import DivergenceError, History, check_divergence
-from ebp.losses import LossFn, get_loss, loss_name
+from ebp.losses import LossFn, check_scalar_loss, get_loss, loss_name, trainable_parameters
 from ebp.losses import pattern_losses as one_model_pattern_losses
 from ebp.optim import PaperAdaptiveRate
 from ebp.presentation import Emphasis, EmphasisSampler, epoch_order
@@ -207,8 +207,7 @@ def _check_models(models: Any) -> list[nn.Module]:
     reference = _structure(models[0])
     if not reference["parameters"]:
         raise ValueError("models[0] must have at least one parameter")
-    if not any(requires_grad for *_, requires_grad in reference["parameters"]):
-        raise ValueError("models[0] must have at least one parameter with requires_grad=True")
+    trainable_parameters(models[0], "models[0]")
     for k, m in enumerate(models[1:], start=1):
         theirs = _structure(m)
         for part, ours in reference.items():
@@ -437,8 +436,11 @@ def fit_many(
     X, y
         Training inputs ``(P, n_in)`` and targets, shared by every model (see :mod:`ebp.train`).
     loss
-        ``"mse"`` (with the ½), ``"cross_entropy"``, ``"bce"``, or a callable
-        ``loss(output, target)`` that works under :func:`torch.func.vmap`.
+        ``"mse"`` (the default), ``"cross_entropy"``, ``"bce"``, or a callable
+        ``loss(output, target)`` that works under :func:`torch.func.vmap`.  As in
+        :func:`ebp.train.fit`, **``"mse"`` is not** ``torch.nn.MSELoss()``: it is
+        ``(1/P) Σ_p ½ ‖d^p − o^p‖²`` (the paper's ½, summed over the ``K`` outputs), ``K/2``
+        times ``nn.MSELoss()``; see :mod:`ebp.losses`.
     eta
         Learning rate η > 0 (paper eq 10), or a schedule η(t) of the 0-based update count
         (:mod:`ebp.schedules`, or any callable ``t -> rate``) applied before every update, as
@@ -466,8 +468,9 @@ def fit_many(
     X_val, y_val
         Optional validation set, evaluated at every record.
     on_divergence
-        ``"stop"`` (the default here, unlike :func:`ebp.train.fit`): a model that diverges is
-        frozen from that step (its weights stop changing and nothing more is recorded for it),
+        ``"stop"`` (the default here, unlike :func:`ebp.train.fit`): a model that diverges
+        (:func:`ebp.history.check_divergence`, the same rule as ``fit``) is frozen from that
+        step (its weights stop changing and nothing more is recorded for it),
         its history gets ``diverged``, ``message`` and ``step``, and the other models go on.
         ``"raise"``: raise :class:`~ebp.history.DivergenceError` at the first divergence, with
         a message starting ``models[k]:`` and the model's index in ``err.model_index``.
@@ -843,7 +846,9 @@ def fit_many(
 
     def check(k: int, value: float, step: int) -> bool:
         """Check model ``k``'s loss after update ``step``; freeze it and say so if diverged."""
-        message = check_divergence(value, step=step, initial_loss=initial[k], eta=last_eta(k, step))
+        message = check_divergence(
+            value, step=step, initial_loss=initial[k], eta=last_eta(k, step), loss_name=name
+        )
         if message is None:
             return False
         freeze(k, message, step, value)
@@ -875,6 +880,8 @@ def fit_many(
                 history.weights.append(flat[k].copy())
 
     values, grads = losses_and_grads(X, y, per_model=False)
+    if values.shape != (K,):  # a callable loss that is not reduced to one number per model
+        check_scalar_loss(values[0])
     initial = values.tolist()
     for k, value in enumerate(initial):
         if not math.isfinite(value):

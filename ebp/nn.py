@@ -30,13 +30,13 @@ from torch import nn as tnn
 
 from ebp import scratch
 from ebp._validate import (
-    as_tensor,
     check_choice,
     check_int,
     check_positive,
     check_sizes,
     describe,
 )
+from ebp.losses import as_inputs, check_finite_parameters, model_dtype_device, model_output
 
 __all__ = [
     "ACTIVATIONS",
@@ -559,10 +559,12 @@ def _following_activations(model: tnn.Module) -> dict[int, tnn.Module]:
 def layer_stats(model: tnn.Module, X: Any, *, keep_values: bool = False) -> list[LayerStats]:
     """Mean and std of every ``nn.Linear`` layer's weighted sums and activations on a batch.
 
-    One forward pass of ``X`` under ``torch.no_grad()``, observed with forward hooks that are
-    removed before returning (also on error); the model's parameters, mode and the global RNG
-    are untouched.  The activation of a layer is the module right after it in an
-    ``nn.Sequential`` (as :func:`mlp` builds); a layer with none gets its own outputs.
+    One forward pass of ``X`` under ``torch.no_grad()``, in the model's own mode, observed with
+    forward hooks that are removed before returning (also on error); the model's parameters,
+    mode and buffers (batch-norm statistics are restored) and the global RNG are untouched.
+    A model with NaN/Inf parameters is refused (``ValueError``).  The activation of a layer is
+    the module right after it in an ``nn.Sequential`` (as :func:`mlp` builds); a layer with none
+    gets its own outputs.
 
     Used for target R2: with standardized inputs and ``σ_w = m^{-1/2}`` (eqs 15/16) the first
     layer's weighted sums have std ≈ 1 (eq 14), then shrink with depth for the recommended
@@ -573,7 +575,9 @@ def layer_stats(model: tnn.Module, X: Any, *, keep_values: bool = False) -> list
     model
         A module containing ``nn.Linear`` layers.
     X
-        A batch of inputs, shape ``(P, n_inputs)``, converted to the model's dtype and device.
+        A batch of inputs, shape ``(P, n_inputs)`` with ``P ≥ 1`` and ``n_inputs`` the width the
+        model's first layer takes (e.g. an :func:`ebp.rbf.rbf_network`'s ``RBFLayer``),
+        converted to the model's dtype and device.
     keep_values
         Also return the values (for histograms).
 
@@ -589,13 +593,11 @@ def layer_stats(model: tnn.Module, X: Any, *, keep_values: bool = False) -> list
     linears = [m for m in model.modules() if isinstance(m, tnn.Linear)]
     if not linears:
         raise ValueError("model must contain at least one torch.nn.Linear layer")
-    first = next(iter(model.parameters()))
-    x = as_tensor(X, "X", ndim=2, dtype=first.dtype, device=first.device)
-    if x.shape[1] != linears[0].in_features or x.shape[0] < 1:
-        raise ValueError(
-            f"X must have shape (P, {linears[0].in_features}) with P >= 1 for this model; "
-            f"got shape {tuple(x.shape)}"
-        )
+    dtype, device = model_dtype_device(model)
+    check_finite_parameters(model)
+    # the width the model takes (its first layer's in_features, which need not be the first
+    # nn.Linear's: an RBF network starts with an RBFLayer), at least one pattern
+    x = as_inputs(X, "X", dtype, device, model=model)
     after = _following_activations(model)
     pre: dict[int, Tensor] = {}
     act: dict[int, Tensor] = {}
@@ -619,7 +621,7 @@ def layer_stats(model: tnn.Module, X: Any, *, keep_values: bool = False) -> list
             if id(layer) in after:
                 handles.append(after[id(layer)].register_forward_hook(make_on_act(layer)))
         with torch.no_grad():
-            model(x)
+            model_output(model, x, "X", keep_buffers=True)
     finally:
         for handle in handles:
             handle.remove()

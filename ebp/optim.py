@@ -28,6 +28,7 @@ from ebp._validate import (
     check_positive,
     describe,
 )
+from ebp.history import DivergenceError, nonfinite_weights_message
 from ebp.losses import LOSSES
 
 if TYPE_CHECKING:  # ebp.hessian imports ebp.train, which imports this module
@@ -659,6 +660,14 @@ class SDLM(torch.optim.Optimizer):
 
         In the automatic mode the curvature is updated first when due (steps 0, N, 2N, …).
         ``closure`` (optional) re-evaluates and returns the loss.
+
+        Raises
+        ------
+        ebp.history.DivergenceError
+            If the step would make any weight NaN or ±Inf (rates ``ε/(⟨h⟩ + μ)`` too large):
+            nothing is written, the weights stay as they were, and the message gives the step,
+            ε and the likely cause.  :func:`ebp.train.fit` turns it into its divergence
+            handling (``on_divergence``).
         """
         loss = None
         if closure is not None:
@@ -666,9 +675,14 @@ class SDLM(torch.optim.Optimizer):
                 loss = closure()
         if self.data is not None and self.n_steps % self.steps_between_refreshes == 0:
             self.update_curvature()
-        for group in self.param_groups:
+        # Every new weight is computed first and written only if all are finite, so that a
+        # step that diverges raises and leaves the weights as they were (never silent NaN).
+        updates: list[tuple[torch.Tensor, torch.Tensor]] = []
+        counts: list[torch.Tensor] = []  # non-finite new weights per parameter (one sync below)
+        places: list[tuple[int, int, float]] = []
+        for i, group in enumerate(self.param_groups):
             eps, mu, wd = group["lr"], group["mu"], group["weight_decay"]
-            for p in group["params"]:
+            for j, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
                 state = self.state[p]
@@ -684,7 +698,32 @@ class SDLM(torch.optim.Optimizer):
                         "would give them an infinite rate"
                     )
                 g = p.grad if wd == 0 else p.grad.add(p, alpha=wd)
-                p.addcdiv_(g, denom, value=-eps)
+                new = p.addcdiv(g, denom, value=-eps)
+                counts.append((~torch.isfinite(new)).sum())
+                places.append((i, j, eps))
+                updates.append((p, new))
+        per_param = torch.stack(counts).tolist() if counts else []
+        bad = int(sum(per_param))
+        if bad:
+            first = next(k for k, n in enumerate(per_param) if n)
+            i, j, rate = places[first]
+            where = f"SDLM's step (param_groups[{i}]['params'][{j}] first)"
+            value = math.nan if loss is None else float(loss)
+            raise DivergenceError(
+                nonfinite_weights_message(
+                    bad,
+                    step=self.n_steps + 1,
+                    where=where,
+                    eta=rate,
+                    loss=None if loss is None else value,
+                )
+                + " For SDLM: lower eps or raise mu (eq 61's rates eps/(h + mu) are too large), "
+                "or refresh the curvature more often.",
+                step=self.n_steps + 1,
+                loss=value,
+            )
+        for p, new in updates:
+            p.copy_(new)
         self.n_steps += 1
         return loss
 
@@ -730,8 +769,8 @@ class LambdaMaxRate(NamedTuple):
 
 def eta_from_lambda_max(
     model: nn.Module,
-    loss: str | Callable[..., Any] = "mse",
-    data: Any = None,
+    loss: str | Callable[..., Any],
+    data: Any,
     *,
     method: str = "power",
     matrix: str = "hessian",
@@ -747,10 +786,12 @@ def eta_from_lambda_max(
     Parameters
     ----------
     model, loss, data
-        As for :class:`ebp.hessian.HessianOperator`.
+        As for :class:`ebp.hessian.HessianOperator`; ``loss`` is required (``"mse"`` is the
+        paper's ``(1/P) Σ_p ½‖d^p − o^p‖²``, ``K/2`` times ``nn.MSELoss()``, and so is λ_max).
     method
         ``"power"`` (the paper's eq 60, :func:`ebp.hessian.power_method`, ``which="LA"``) or
-        ``"lanczos"`` (:func:`ebp.hessian.lanczos_eigs`, ``k=1``; needs at least two weights).
+        ``"lanczos"`` (:func:`ebp.hessian.lanczos_eigs`, ``k=1``; a model with one or two
+        weights gets the dense eigensolver instead).
     matrix
         ``"hessian"`` or ``"gauss_newton"`` (:class:`ebp.hessian.GaussNewtonOperator`).
     tol, max_products, seed
@@ -785,8 +826,6 @@ def eta_from_lambda_max(
         result = power_method(op, which="LA", tol=tol, max_products=max_products, seed=seed)
         value, converged = float(result.value), bool(result.converged)
     else:
-        if op.dim < 2:
-            raise ValueError("method='lanczos' needs a model with at least two weights")
         result = lanczos_eigs(op, 1, which="LA", tol=tol, seed=seed)
         value, converged = float(result.values[0]), bool(result.converged[0])
     if not converged or not math.isfinite(value):

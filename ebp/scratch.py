@@ -15,7 +15,8 @@ Loss names
 ----------
 ``"mse"``
     ``E = (1/P) Σ_p ½ ‖d^p − o^p‖²`` – note the ½, so that ``∂E/∂o = (o − d)/P``.  Any output
-    activation.
+    activation.  Not ``torch.nn.MSELoss()``: ``K/2`` times it for ``K`` outputs (the same
+    convention as :mod:`ebp.losses`).
 ``"bce"``
     Binary cross-entropy of a logistic output, ``E = (1/P) Σ_p Σ_k [−d log o − (1−d) log(1−o)]``,
     computed stably from the pre-activation ``z`` as ``softplus(z) − d z``.  The last layer's
@@ -234,12 +235,34 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
+def _check_output_target(z_out: Any, a_out: Any, T: Any) -> int:
+    """The number of patterns ``P`` after checking that ``z_out``, ``a_out`` and ``T`` are
+    arrays of one shape ``(P, n_out)`` with ``P >= 1`` (shapes are never broadcast: a ``(P,)``
+    target against a ``(P, 1)`` output would silently give a ``(P, P)`` difference)."""
+    shapes = {n: np.shape(v) for n, v in (("z_out", z_out), ("a_out", a_out), ("T", T))}
+    if len(shapes["z_out"]) != 2:
+        raise ValueError(f"z_out must have shape (P, n_out); got shape {shapes['z_out']}")
+    if shapes["z_out"][0] < 1:
+        raise ValueError(
+            f"z_out must hold at least one pattern (the loss is a mean over them); got shape "
+            f"{shapes['z_out']}"
+        )
+    for n in ("a_out", "T"):
+        if shapes[n] != shapes["z_out"]:
+            raise ValueError(
+                f"{n} must have the shape of z_out {shapes['z_out']}; got shape {shapes[n]} "
+                "(see prepare_targets: shapes are never broadcast)"
+            )
+    return shapes["z_out"][0]
+
+
 def loss_value(name: str, z_out: np.ndarray, a_out: np.ndarray, T: np.ndarray) -> float:
     """The batch-mean loss ``E`` (§2) from the last layer's ``z_out`` and ``a_out = f(z_out)``.
 
-    ``T`` must already have the shape of the output (see :func:`prepare_targets`).
+    ``T`` must already have the shape of the output (see :func:`prepare_targets`); other shapes
+    and empty batches are refused (``ValueError``).
     """
-    P = z_out.shape[0]
+    P = _check_output_target(z_out, a_out, T)
     if name == "mse":
         return float(0.5 * np.sum((a_out - T) ** 2) / P)
     if name == "bce":
@@ -260,7 +283,7 @@ def loss_delta(
     ``(σ(z) − d)/P`` and ``(softmax(z) − d)/P`` respectively.
     """
     check_loss_activation(name, output_activation)
-    P = z_out.shape[0]
+    P = _check_output_target(z_out, a_out, T)
     if name == "mse":
         return get_activation(output_activation).df(z_out) * (a_out - T) / P
     if name == "bce":
@@ -473,7 +496,10 @@ class Network:
     # -- forward and backward -----------------------------------------------------------------
 
     def _check_X(self, X: Any, name: str = "X") -> np.ndarray:
-        return as_float_array(X, name, ndim=2, shape=(None, self.sizes[0]))
+        X = as_float_array(X, name, ndim=2, shape=(None, self.sizes[0]))
+        if X.shape[0] == 0:  # every loss and gradient here is a mean over the patterns
+            raise ValueError(f"{name} must contain at least one pattern; got shape {X.shape}")
+        return X
 
     def forward(self, X: Any) -> Forward:
         """Forward pass (§3, eqs 1–9): ``z_l = a_l W_lᵀ + b_l``, ``a_{l+1} = f(z_l)``.
@@ -688,7 +714,9 @@ def fit(
     X, T
         Training inputs ``(P, n_0)`` and targets.
     loss
-        One of :data:`LOSSES`.
+        One of :data:`LOSSES`.  ``"mse"`` (the default) is ``(1/P) Σ_p ½ ‖d^p − o^p‖²``, the
+        paper's ½ and a sum over the ``K`` outputs: ``K/2`` times ``torch.nn.MSELoss()``, the
+        same number as :func:`ebp.train.fit`'s ``"mse"`` (:mod:`ebp.losses`).
     eta
         Learning rate η > 0.
     epochs
@@ -705,15 +733,18 @@ def fit(
         Optional validation set, evaluated at every record.
     on_divergence
         ``"raise"``: raise :class:`~ebp.history.DivergenceError`; ``"stop"``: stop and return the
-        history with ``diverged=True`` and the message (the network keeps its last weights).
+        history with ``diverged=True``, the message and the step (the network keeps its last
+        weights, and the history only the finite rows before the divergence, as in
+        :func:`ebp.train.fit`).
 
     Returns
     -------
     History
         Recorded before training and after every epoch: training loss, validation loss, and
         the norm of the full-batch training gradient.  Divergence (NaN/Inf or a blow-up of the
-        loss, :func:`~ebp.history.check_divergence`) is checked after every update, using the
-        loss of the mini-batch that update was computed on.
+        loss, :func:`~ebp.history.check_divergence`, the rule of :func:`ebp.train.fit`) is
+        checked after every update, using the loss of the mini-batch that update was computed
+        on, and at every record.
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be an ebp.scratch.Network; got {type(network).__name__}")
@@ -745,11 +776,14 @@ def fit(
     rng = np.random.default_rng(seed)
     history = History()
 
-    def record(presentations: int) -> float:
+    def measure() -> tuple[float, float, float | None]:
         fw = network.forward(X)
         train_loss = loss_value(loss, fw.z[-1], fw.a[-1], T)
         grad_norm = network.backward(fw, T, loss).norm()
         val = None if X_val is None else network.loss(X_val, T_val, loss)
+        return train_loss, grad_norm, val
+
+    def record(presentations: int, train_loss: float, grad_norm: float, val: float | None) -> None:
         history.record(
             presentations=presentations,
             n_train=P,
@@ -757,7 +791,6 @@ def fit(
             val_loss=val,
             grad_norm=grad_norm,
         )
-        return train_loss
 
     def diverged(message: str, step: int, value: float) -> History:
         if on_divergence == "raise":
@@ -769,11 +802,12 @@ def fit(
 
     step = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        initial_loss = record(0)
+        initial_loss, grad_norm, val = measure()
         if not math.isfinite(initial_loss):
             raise ValueError(
                 f"the initial loss is not finite ({initial_loss}); check X, T and the weights"
             )
+        record(0, initial_loss, grad_norm, val)
         for epoch in range(epochs):
             order = rng.permutation(P) if shuffle else np.arange(P)
             for start in range(0, P, batch_size):
@@ -784,7 +818,7 @@ def fit(
                 batch_loss = loss_value(loss, fw.z[-1], fw.a[-1], T[idx])
                 if step > 0:
                     message = check_divergence(
-                        batch_loss, step=step, initial_loss=initial_loss, eta=eta
+                        batch_loss, step=step, initial_loss=initial_loss, eta=eta, loss_name=loss
                     )
                     if message is not None:
                         return diverged(message, step, batch_loss)
@@ -799,8 +833,11 @@ def fit(
                     network.weights[l] = network.weights[l] - eta * factor * grads.dW[l]
                     network.biases[l] = network.biases[l] - eta * factor * grads.db[l]
                 step += 1
-            train_loss = record((epoch + 1) * P)
-            message = check_divergence(train_loss, step=step, initial_loss=initial_loss, eta=eta)
-            if message is not None:
+            train_loss, grad_norm, val = measure()
+            message = check_divergence(
+                train_loss, step=step, initial_loss=initial_loss, eta=eta, loss_name=loss
+            )
+            if message is not None:  # the history keeps only finite rows, as in ebp.train.fit
                 return diverged(message, step, train_loss)
+            record((epoch + 1) * P, train_loss, grad_norm, val)
     return history

@@ -39,13 +39,18 @@ from ebp.losses import (
     as_targets,
     bce_loss,
     check_against_output,
+    check_finite_parameters,
     check_model,
+    check_scalar_loss,
     cross_entropy_loss,
+    expected_input_width,
     get_loss,
     loss_name,
     model_dtype_device,
+    model_output,
     mse_loss,
     pattern_losses,
+    trainable_parameters,
 )
 from ebp.optim import PaperAdaptiveRate
 from ebp.presentation import ORDERS, Emphasis, EmphasisSampler, epoch_order
@@ -88,10 +93,16 @@ def _training_data(
     device: torch.device,
 ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, int]:
     """The training and validation sets as tensors, checked against ``model``'s output, and
-    the mini-batch size (default: every pattern), as :func:`fit` and ``fit_many`` take them."""
-    X = as_inputs(X, "X", dtype, device, model=model)
+    the mini-batch size (default: every pattern), as :func:`fit` and ``fit_many`` take them.
+
+    The tensors are detached from any graph of the caller's (an ``X`` with ``requires_grad``
+    gets no ``.grad`` from training).  The first forward pass (one pattern) goes through
+    :func:`ebp.losses.model_output`, so an ``X`` or ``X_val`` the model cannot take is refused
+    naming it, and a model that does not return a tensor is refused.
+    """
+    X = as_inputs(X, "X", dtype, device, model=model).detach()
     P = X.shape[0]
-    y = as_targets(y, "y", loss, P, dtype, device)
+    y = as_targets(y, "y", loss, P, dtype, device).detach()
     if batch_size is None:
         batch_size = P
     batch_size = check_positive(batch_size, "batch_size", integer=True)
@@ -100,13 +111,16 @@ def _training_data(
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together")
     if X_val is not None:
-        X_val = as_inputs(X_val, "X_val", dtype, device, model=model)
-        y_val = as_targets(y_val, "y_val", loss, X_val.shape[0], dtype, device)
+        X_val = as_inputs(X_val, "X_val", dtype, device, model=model).detach()
+        y_val = as_targets(y_val, "y_val", loss, X_val.shape[0], dtype, device).detach()
     with torch.no_grad():
-        out = model(X[:1])
+        out = model_output(model, X[:1], "X", shape=tuple(X.shape))
         check_against_output(out, y, "y", loss)
         if X_val is not None:
             check_against_output(out, y_val, "y_val", loss)
+            if expected_input_width(model) is None:
+                # X_val's width could not be checked against the model: try one pattern
+                model_output(model, X_val[:1], "X_val", keep_buffers=True, shape=tuple(X_val.shape))
     return X, y, X_val, y_val, batch_size
 
 
@@ -115,37 +129,50 @@ def _training_data(
 # ---------------------------------------------------------------------------------------------
 
 
+def _outputs(model: Any, X: Any) -> Tensor:
+    """``model(X)`` for :func:`evaluate` and :func:`predict`: the model and ``X`` checked
+    (finite parameters, ``X``'s width), without gradients, leaving the model unchanged."""
+    model = check_model(model)
+    dtype, device = model_dtype_device(model)
+    check_finite_parameters(model)
+    X = as_inputs(X, "X", dtype, device, model=model)
+    with torch.no_grad():
+        return model_output(model, X, "X", keep_buffers=True)
+
+
 def evaluate(model: nn.Module, X: Any, y: Any, loss: str | LossFn = "mse") -> float:
     """The loss of ``model`` on the whole set ``(X, y)``, without gradients.
+
+    The model runs in its own mode (``model.train()``/``model.eval()`` as the caller set it)
+    and is left exactly as it was: buffers such as batch-norm running statistics are restored
+    after the pass.  A model with NaN/Inf parameters is refused (``ValueError``).
 
     Parameters
     ----------
     model
         A torch module mapping ``(P, n_in)`` to ``(P, n_out)``.
     X, y
-        Inputs and targets (see the module docstring for the targets each loss takes).
+        Inputs and targets (see :mod:`ebp.losses` for the targets each loss takes).
     loss
-        A name in :data:`LOSSES` or a callable.
+        A name in :data:`LOSSES` or a callable.  ``"mse"`` (the default) is
+        ``(1/P) Σ_p ½ ‖d^p − o^p‖²``, with the paper's ½ and a sum over the ``K`` outputs:
+        ``K/2`` times ``torch.nn.MSELoss()``, not the same number (:mod:`ebp.losses`).
     """
-    model = check_model(model)
-    dtype, device = model_dtype_device(model)
     name = loss_name(loss)
     fn = get_loss(loss)
-    X = as_inputs(X, "X", dtype, device, model=model)
-    y = as_targets(y, "y", name, X.shape[0], dtype, device)
+    out = _outputs(model, X)
+    y = as_targets(y, "y", name, out.shape[0], out.dtype, out.device)
+    check_against_output(out, y, "y", name)
     with torch.no_grad():
-        out = model(X)
-        check_against_output(out, y, "y", name)
-        return float(fn(out, y))
+        return float(check_scalar_loss(fn(out, y)))
 
 
 def predict(model: nn.Module, X: Any) -> np.ndarray:
-    """The model's outputs for ``X`` as a float64 NumPy array ``(P, n_out)``."""
-    model = check_model(model)
-    dtype, device = model_dtype_device(model)
-    X = as_inputs(X, "X", dtype, device, model=model)
-    with torch.no_grad():
-        return model(X).detach().cpu().numpy().astype(np.float64)
+    """The model's outputs for ``X`` as a float64 NumPy array ``(P, n_out)``.
+
+    As :func:`evaluate`: the model's own mode, buffers restored, NaN/Inf parameters refused.
+    """
+    return _outputs(model, X).detach().cpu().numpy().astype(np.float64)
 
 
 def predict_classes(model: nn.Module, X: Any) -> np.ndarray:
@@ -175,7 +202,12 @@ def _batches(
 def _loss_and_grad_norm(model: nn.Module, fn: LossFn, X: Tensor, y: Tensor) -> tuple[float, float]:
     """Loss on ``(X, y)`` and the norm of its gradient, leaving every ``.grad`` untouched."""
     params = [p for p in model.parameters() if p.requires_grad]
-    value = fn(model(X), y)
+    value = check_scalar_loss(fn(model(X), y))
+    if not value.requires_grad:
+        raise ValueError(
+            "loss must be differentiable in the model's parameters (a torch expression of the "
+            "output); its value does not require grad"
+        )
     grads = torch.autograd.grad(value, params, allow_unused=True)
     squares = [g.pow(2).sum() for g in grads if g is not None]
     norm = float(torch.stack(squares).sum().sqrt()) if squares else 0.0
@@ -269,6 +301,15 @@ def _make_optimizer(
             raise ValueError(
                 "optimizer must build its optimizer on the parameters (or param_groups) it is "
                 f"given; it made {len(opt.param_groups)} parameter group(s)"
+            )
+        given = [p for g in target for p in g["params"]] if isinstance(target[0], dict) else target
+        built = [p for g in opt.param_groups for p in g["params"]]
+        if len(built) != len(given) or {id(p) for p in built} != {id(p) for p in given}:
+            foreign = sum(1 for p in built if id(p) not in {id(q) for q in given})
+            raise ValueError(
+                "optimizer must build its optimizer on exactly the parameters it is given (the "
+                f"model's trainable parameters); it holds {len(built)} tensor(s), {foreign} of "
+                f"them not among the {len(given)} given, so training would not update the model"
             )
         return opt
     check_choice(optimizer, "optimizer", OPTIMIZERS)
@@ -398,8 +439,11 @@ def fit(
     X, y
         Training inputs ``(P, n_in)`` and targets (see the module docstring).
     loss
-        ``"mse"`` (with the ½), ``"cross_entropy"``, ``"bce"`` or a callable
-        ``loss(output, target)``.
+        ``"mse"`` (the default), ``"cross_entropy"``, ``"bce"`` or a callable
+        ``loss(output, target)`` returning a scalar tensor.  **``"mse"`` is not**
+        ``torch.nn.MSELoss()``: it is ``(1/P) Σ_p ½ ‖d^p − o^p‖²``, with the paper's ½ and a
+        sum over the ``K`` outputs, i.e. ``K/2`` times ``nn.MSELoss()`` (and so are its
+        gradient and Hessian); see :mod:`ebp.losses` for every loss's convention.
     eta
         Learning rate η > 0 (paper eq 10), or a schedule η(t) of the 0-based update count
         (:mod:`ebp.schedules`, or any callable ``t -> rate``), applied before every update.
@@ -483,9 +527,18 @@ def fit(
     ------
     DivergenceError
         With ``on_divergence="raise"``, when the loss after an update is NaN/Inf or has blown up
-        (:func:`~ebp.history.check_divergence`); ``err.step`` is that update's number.  The loss
-        after update ``k`` is the mini-batch loss computed for update ``k + 1`` (no extra
-        forward pass), and the full training loss at each record.
+        (:func:`~ebp.history.check_divergence`, with the growth allowed for this loss: ``1e6``
+        times its start plus one for the squared error and callables, ``1e3`` for
+        cross-entropy and BCE), or when the optimizer refuses an update that would make the
+        weights non-finite (:class:`ebp.optim.SDLM`); ``err.step`` is that update's number.
+        The loss after update ``k`` is the mini-batch loss computed for update ``k + 1`` (no
+        extra forward pass), and the full training loss at each record.  With
+        ``on_divergence="stop"`` the history keeps only the finite rows before it.
+    ValueError, TypeError
+        For bad arguments, naming them: e.g. an ``X`` whose width the model does not take, a
+        model with no trainable parameter or whose forward pass does not return a tensor, a
+        loss that does not return a scalar, an optimizer factory that ignores the parameters
+        it is given.
     """
     model = check_model(model)
     if device is not None:
@@ -523,13 +576,13 @@ def fit(
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{flag_name} must be a bool; got {type(flag).__name__}")
 
+    params = trainable_parameters(model)
     X, y, X_val, y_val, batch_size = _training_data(
         model, X, y, X_val, y_val, batch_size, name, dtype, dev
     )
     P = X.shape[0]
     labels = _class_labels(y, order) if order in ("class_sorted", "interleaved") else None
 
-    params = [p for p in model.parameters() if p.requires_grad]
     groups = None if param_groups is None else _check_param_groups(param_groups, params)
     target: list[Any] = params if groups is None else groups
     optimizer_arg = optimizer
@@ -625,7 +678,7 @@ def fit(
             if step > 0:  # the loss after the previous update
                 value = float(batch_loss.detach())
                 message = check_divergence(
-                    value, step=step, initial_loss=initial_loss, eta=last_eta()
+                    value, step=step, initial_loss=initial_loss, eta=last_eta(), loss_name=name
                 )
                 if message is not None:
                     return diverged(message, step, value)
@@ -639,7 +692,10 @@ def fit(
                 rate = schedule(step)
                 for group, base, own in zip(optimizer.param_groups, bases, explicit, strict=True):
                     group["lr"] = base * (rate / eta0) if own else rate
-            optimizer.step()
+            try:
+                optimizer.step()
+            except DivergenceError as err:  # an optimizer that refuses non-finite weights
+                return diverged(str(err), err.step if err.step else step + 1, err.loss)
             step += 1
             presented += len(idx)
             if record_every is not None and presented // record_every > mark:
@@ -647,13 +703,19 @@ def fit(
                 if presented < epoch * P:  # epoch ends are recorded below
                     train_loss, grad_norm, val_loss = measure()
                     message = check_divergence(
-                        train_loss, step=step, initial_loss=initial_loss, eta=last_eta()
+                        train_loss,
+                        step=step,
+                        initial_loss=initial_loss,
+                        eta=last_eta(),
+                        loss_name=name,
                     )
                     if message is not None:
                         return diverged(message, step, train_loss)
                     record(presented, train_loss, grad_norm, val_loss)
         train_loss, grad_norm, val_loss = measure()
-        message = check_divergence(train_loss, step=step, initial_loss=initial_loss, eta=last_eta())
+        message = check_divergence(
+            train_loss, step=step, initial_loss=initial_loss, eta=last_eta(), loss_name=name
+        )
         if message is not None:  # the history keeps only finite rows
             return diverged(message, step, train_loss)
         record(epoch * P, train_loss, grad_norm, val_loss)

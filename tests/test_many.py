@@ -234,6 +234,7 @@ def test_constant_schedule_is_the_number():
     models = nets(seeds=(0, 1))
     a = fit_many(models, X, z, eta=Constant(0.05), epochs=3, batch_size=12)
     b = fit_many(models, X, z, eta=[0.05, 0.05], epochs=3, batch_size=12)
+    # bit for bit: a Constant takes the fixed-rate path, the very computation of the numbers
     np.testing.assert_array_equal(a.train_loss, b.train_loss)
     assert a.histories[0].eta == []
 
@@ -285,6 +286,7 @@ def test_class_sorted_is_not_shuffled():
     # the fixed order draws nothing: the seeds do not matter
     c = fit_many(models, X, d, eta=0.05, order="fixed", seed=[0, 5], **kwargs)
     e = fit_many(models, X, d, eta=0.05, shuffle=False, **kwargs)
+    # bit for bit: the fixed order makes both calls the same computation
     np.testing.assert_array_equal(c.train_loss, e.train_loss)
 
 
@@ -645,3 +647,29 @@ def test_batched_loss_equals_the_loss_of_each_model(loss, targets, per_model):
     got = batched_loss(loss)(out, t, per_model)
     assert got.shape == (K,)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-13)
+
+
+def test_inputs_of_the_wrong_width_are_named():
+    X, z = bowl(8)
+    wide = np.hstack([X, X])
+    with pytest.raises(ValueError, match=r"^X must have shape \(P, 2\).*\(8, 4\)"):
+        fit_many(nets(), wide, z, eta=0.05, epochs=1)
+    with pytest.raises(ValueError, match=r"^X_val must have shape \(P, 2\).*\(8, 4\)"):
+        fit_many(nets(), X, z, eta=0.05, epochs=1, X_val=wide, y_val=z)
+
+
+def test_frozen_models_are_refused_as_fit_refuses_them():
+    X, z = bowl(8)
+    frozen = [m.requires_grad_(False) for m in nets()]
+    with pytest.raises(ValueError, match=r"^models\[0\] must have at least one parameter with"):
+        fit_many(frozen, X, z, eta=0.05, epochs=1)
+
+
+def test_a_loss_that_is_not_a_scalar_is_refused_as_fit_refuses_it():
+    X, z = bowl(8)
+
+    def per_pattern(out, target):
+        return 0.5 * (out - target) ** 2
+
+    with pytest.raises(ValueError, match=r"^loss must return a scalar tensor.*\(8, 1\)"):
+        fit_many(nets(), X, z, loss=per_pattern, eta=0.05, epochs=1)

@@ -339,3 +339,29 @@ def test_layer_stats_bad_input():
         nn.layer_stats(torch.nn.Sequential(torch.nn.Tanh()), torch.zeros(5, 3))
     with pytest.raises(TypeError, match="keep_values"):
         nn.layer_stats(model, torch.zeros(5, 3), keep_values="yes")
+
+
+def test_layer_stats_takes_an_rbf_network():
+    from ebp.rbf import rbf_network
+
+    X = torch.randn(40, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    model = rbf_network(X, 5, 1, dtype=torch.float64)
+    stats = nn.layer_stats(model, X)  # X has the network's 2 inputs, not its Linear's 5
+    assert [(s.fan_in, s.fan_out) for s in stats] == [(5, 1)]
+    with pytest.raises(ValueError, match=r"^X must have shape \(P, 2\)"):
+        nn.layer_stats(model, torch.zeros(4, 5, dtype=torch.float64))
+
+
+def test_layer_stats_refuses_nan_weights_and_empty_batches_and_keeps_buffers():
+    model = nn.mlp((3, 4, 1), seed=0)
+    with torch.no_grad():
+        model[0].weight[1, 2] = float("inf")
+    with pytest.raises(ValueError, match=r"^model must have finite parameters; 1 of its"):
+        nn.layer_stats(model, torch.zeros(5, 3))
+    with pytest.raises(ValueError, match=r"^X must contain at least one pattern"):
+        nn.layer_stats(nn.mlp((3, 4, 1)), torch.zeros(0, 3))
+    bn = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh())
+    before = {n: b.clone() for n, b in bn.named_buffers()}
+    nn.layer_stats(bn, torch.randn(6, 3, generator=torch.Generator().manual_seed(0)))
+    for n, b in bn.named_buffers():
+        assert torch.equal(b, before[n]), n  # restored copies, bit for bit

@@ -189,6 +189,8 @@ def test_losses_are_stable_for_large_logits():
     z = np.array([[800.0, -800.0]])
     T = np.array([[1.0, 0.0]])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
+        # exactly 0 by IEEE arithmetic, no BLAS: log(1 + exp(-1600)) and log1p(exp(-800))
+        # underflow to 0, and 800 - 800 is exact
         assert scratch.loss_value("softmax_ce", z, z, T) == 0.0
         assert scratch.loss_value("bce", z, z, T) == 0.0
         # Confidently wrong on both outputs: −log σ(−800) − log(1 − σ(800)) = 1600.
@@ -253,6 +255,7 @@ def test_integer_labels_equal_one_hot():
     X = np.random.default_rng(0).normal(size=(4, 2))
     labels = np.array([0, 2, 1, 2])
     onehot = np.eye(3)[labels]
+    # bit for bit: the labels become this very one-hot array, so both calls compute the same
     assert net.loss(X, labels, "softmax_ce") == net.loss(X, onehot, "softmax_ce")
     np.testing.assert_array_equal(
         net.gradients(X, labels, "softmax_ce").flat(), net.gradients(X, onehot, "softmax_ce").flat()
@@ -335,3 +338,30 @@ def test_fit_does_not_mutate_caller_arrays():
     scratch.fit(net, X, T, eta=0.1, epochs=2)
     np.testing.assert_array_equal(W, [[0.5, -0.5]])
     assert not np.array_equal(net.weights[0], W)
+
+
+def test_loss_value_and_delta_refuse_shapes_that_would_broadcast():
+    z = np.zeros((4, 1))
+    flat_T = np.ones(4)  # (4,) against (4, 1) would broadcast to (4, 4): 4 x the loss
+    with pytest.raises(ValueError, match=r"^T must have the shape of z_out \(4, 1\)"):
+        scratch.loss_value("mse", z, z, flat_T)
+    with pytest.raises(ValueError, match=r"^T must have the shape of z_out \(4, 1\)"):
+        scratch.loss_delta("mse", z, z, flat_T, "identity")
+    with pytest.raises(ValueError, match=r"^a_out must have the shape of z_out"):
+        scratch.loss_value("mse", z, np.zeros((4, 2)), np.ones((4, 1)))
+    # ½ (0 - 1)^2 averaged over 4 patterns: exact binary fractions, no rounding
+    assert scratch.loss_value("mse", z, z, flat_T[:, None]) == 0.5
+
+
+def test_empty_batches_are_refused_not_0_over_0():
+    net = scratch.Network.create((2, 3, 1), seed=0)
+    empty = np.zeros((0, 2))
+    with pytest.raises(ValueError, match=r"^X must contain at least one pattern"):
+        net.loss(empty, np.zeros((0, 1)))
+    with pytest.raises(ValueError, match=r"^X must contain at least one pattern"):
+        net.gradients(empty, np.zeros((0, 1)))
+    with pytest.raises(ValueError, match=r"^z_out must hold at least one pattern"):
+        scratch.loss_value("mse", np.zeros((0, 1)), np.zeros((0, 1)), np.zeros((0, 1)))
+    with pytest.raises(ValueError, match=r"^X_val must contain at least one pattern"):
+        scratch.fit(net, np.ones((3, 2)), np.ones(3), eta=0.1, epochs=1,
+                    X_val=empty, T_val=np.zeros(0))  # fmt: skip
