@@ -17,8 +17,9 @@ dense matrices                            :func:`dense_hessian`, ``op.dense()``,
 diagonals                                 :func:`hessian_diagonal`, :func:`gauss_newton_diagonal`,
                                           :func:`backprop_diagonal` (§7.4),
                                           :func:`hutchinson_diagonal`
-eigenvalues                               :func:`power_method` (eq 60), :func:`top_eigenvalues`,
-                                          :func:`lanczos_eigs`
+eigenvalues                               :func:`top_eigenvalues` (Lanczos, the one to use),
+                                          :func:`power_method` (eq 60), :func:`lanczos_eigs`,
+                                          :func:`deflated_power_method` (for teaching)
 the paper's estimates (§9.2)              :func:`taylor_estimate` (eq 63),
                                           :func:`online_eigenvalue_estimate` (eq 64)
 trace and spectrum                        :func:`hutchinson_trace`, :func:`slq_density`
@@ -26,7 +27,12 @@ trace and spectrum                        :func:`hutchinson_trace`, :func:`slq_d
 
 Every operator counts its products (``op.n_products``) and converts to a SciPy
 ``LinearOperator`` (``op.as_linear_operator()``).  A model with dropout or batch-norm in training
-mode gets a :class:`NondeterministicOperatorWarning`; its mode is never switched.
+mode gets a :class:`NondeterministicOperatorWarning`; an operator keeps the train/eval mode the
+model had when it was built, like its weights.
+
+Every entry point that takes a model needs ``loss``, with no default: ``"mse"`` is the paper's
+``(1/P) Σ_p ½‖d^p − o^p‖²`` (eq 28), ``K/2`` times ``torch.nn.MSELoss()`` for ``K`` outputs, and
+its Hessian is ``K/2`` times theirs.
 """
 
 from ebp.hessian.diagonal import (
@@ -37,7 +43,14 @@ from ebp.hessian.diagonal import (
     hessian_diagonal,
     hutchinson_diagonal,
 )
-from ebp.hessian.eigen import EigenResult, EigenResults, lanczos_eigs, power_method, top_eigenvalues
+from ebp.hessian.eigen import (
+    EigenResult,
+    EigenResults,
+    deflated_power_method,
+    lanczos_eigs,
+    power_method,
+    top_eigenvalues,
+)
 from ebp.hessian.estimates import (
     FIG24_GAMMA_STEPS,
     OnlineEstimate,
@@ -52,6 +65,7 @@ from ebp.hessian.gauss_newton import (
 )
 from ebp.hessian.operator import (
     CurvatureOperator,
+    FiniteDifferenceWarning,
     HessianOperator,
     MatrixOperator,
     NondeterministicOperatorWarning,
@@ -77,6 +91,7 @@ __all__ = [
     "DiagonalResult",
     "EigenResult",
     "EigenResults",
+    "FiniteDifferenceWarning",
     "GaussNewtonOperator",
     "HessianOperator",
     "MatrixOperator",
@@ -86,6 +101,7 @@ __all__ = [
     "TraceEstimate",
     "as_operator",
     "backprop_diagonal",
+    "deflated_power_method",
     "dense_hessian",
     "finite_difference_hvp",
     "flatten_params",

@@ -11,6 +11,7 @@ Each returns a :class:`DiagonalResult`; :meth:`DiagonalResult.error` compares it
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,9 @@ from ebp._validate import check_instance, check_int, check_positive
 from ebp.hessian.operator import (
     CurvatureOperator,
     HessianOperator,
+    NondeterministicOperatorWarning,
     _Objective,
+    _stochastic_layers,
     as_operator,
     unflatten_params,
 )
@@ -107,12 +110,32 @@ class DiagonalResult:
         return unflatten_params(self.values, model)  # type: ignore[return-value]
 
 
-def hessian_diagonal(op: CurvatureOperator | Any) -> DiagonalResult:
+def hessian_diagonal(
+    op: CurvatureOperator | Any, *, chunk_size: int = 256, max_products: int | None = 20_000
+) -> DiagonalResult:
     """The exact diagonal of ``op`` (a Hessian or Gauss–Newton operator or a symmetric
-    matrix), from its dense form: ``n`` products, small networks only."""
+    matrix), from products with the unit vectors: ``n`` products, small networks only.
+
+    The columns come ``chunk_size`` at a time and only their diagonal entries are kept, so the
+    memory is ``n × chunk_size``, never the dense ``n × n`` matrix.  ``max_products`` (default
+    20 000) refuses a larger ``n`` up front (``None`` lifts the limit); for large networks use
+    :func:`gauss_newton_diagonal`, :func:`backprop_diagonal` or :func:`hutchinson_diagonal`.
+    """
     op = as_operator(op, "op")
+    chunk_size = check_positive(chunk_size, "chunk_size", integer=True)
+    if max_products is not None:
+        max_products = check_int(max_products, "max_products", min_value=1)
+        if op.dim > max_products:
+            raise ValueError(
+                f"max_products: the exact diagonal of {op.dim} parameters needs {op.dim} "
+                f"products, more than max_products = {max_products}; use hutchinson_diagonal, "
+                "gauss_newton_diagonal or backprop_diagonal, or pass max_products=None"
+            )
     before = op.n_products
-    values = torch.diagonal(op.dense()).clone()
+    values = torch.empty(op.dim, dtype=op.dtype, device=op.device)
+    for start, cols in op.column_blocks(chunk_size):
+        m = cols.shape[1]
+        values[start : start + m] = cols[torch.arange(start, start + m), torch.arange(m)]
     return DiagonalResult(values, "exact", op.n_products - before)
 
 
@@ -140,8 +163,8 @@ def _output_hessian_blocks(loss_fn: LossFn, out: Tensor, y: Tensor) -> Tensor:
 
 def gauss_newton_diagonal(
     model: nn.Module,
-    loss: str | LossFn = "mse",
-    data: Any = None,
+    loss: str | LossFn,
+    data: Any,
     *,
     chunk_size: int = 64,
 ) -> DiagonalResult:
@@ -149,9 +172,29 @@ def gauss_newton_diagonal(
 
     Per-pattern Jacobians ``J_p`` come from ``torch.func.jacrev`` (``chunk_size`` patterns at a
     time); the loss must be a sum over patterns (no cross-pattern second derivatives), as every
-    loss of :mod:`ebp.train` is.
+    loss of :mod:`ebp.train` is.  ``loss`` is required (``"mse"`` is the paper's
+    ``(1/P) Σ_p ½‖d^p − o^p‖²``, ``K/2`` times ``nn.MSELoss()``).
+
+    Raises
+    ------
+    ValueError
+        If ``model`` has batch-norm or dropout layers in training mode: per-pattern Jacobians
+        do not exist when a batch-norm layer couples the patterns of a batch, or when dropout
+        draws a new mask per call.  Call ``model.eval()`` first (or use
+        :class:`GaussNewtonOperator`, whose products take the batch as a whole).
     """
-    op = HessianOperator(model, loss, data)
+    check_instance(model, nn.Module, "model")
+    stochastic = _stochastic_layers(model)
+    if stochastic:
+        raise ValueError(
+            "model has batch-norm or dropout layers in training mode "
+            f"({', '.join(stochastic)}): the Gauss–Newton diagonal is built from per-pattern "
+            "Jacobians, which do not exist when batch-norm couples a batch's patterns or "
+            "dropout draws random masks; call model.eval() first, or use GaussNewtonOperator"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NondeterministicOperatorWarning)
+        op = HessianOperator(model, loss, data)
     chunk_size = check_positive(chunk_size, "chunk_size", integer=True)
     obj: _Objective = op._obj
     w = obj.w
@@ -231,8 +274,8 @@ def _output_derivatives(loss_name: str, o: Tensor, y: Tensor) -> tuple[Tensor, T
 
 def backprop_diagonal(
     model: nn.Module,
-    loss: str = "mse",
-    data: Any = None,
+    loss: str,
+    data: Any,
     *,
     gauss_newton: bool = True,
 ) -> DiagonalResult:
@@ -258,7 +301,8 @@ def backprop_diagonal(
         An ``nn.Linear`` or an ``nn.Sequential`` of ``nn.Linear`` layers and elementwise
         activations (tanh, logistic, the paper's sigmoid, ReLU, twisted forms, …).
     loss
-        ``"mse"``, ``"cross_entropy"`` (on logits) or ``"bce"`` (on logits).
+        Required: ``"mse"`` (the paper's ``(1/P) Σ_p ½‖d^p − o^p‖²``, ``K/2`` times
+        ``nn.MSELoss()``), ``"cross_entropy"`` (on logits) or ``"bce"`` (on logits).
     data
         ``(X, y)`` or a sequence of ``(X, y)`` batches.
     gauss_newton

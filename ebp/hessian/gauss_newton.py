@@ -41,21 +41,28 @@ class GaussNewtonOperator(HessianOperator):
     Parameters
     ----------
     model, loss, data
-        As for :class:`HessianOperator`.
+        As for :class:`HessianOperator`; ``loss`` is required (``"mse"`` is the paper's
+        ``(1/P) Σ_p ½‖d^p − o^p‖²``, ``K/2`` times ``nn.MSELoss()``, and so is ``G``).
     kind
         ``"ggn"`` (default): ``Jᵀ (∂²L/∂o²) J``; ``"square_jacobian"``: ``(1/P) Σ_p J_pᵀ J_p``.
+    cache_graph
+        Build each batch's graphs (outputs, ``Jᵀu`` and the loss gradient) once and reuse them
+        for every product (default).  They hold the activations of all the data while the
+        operator lives; set false for large data: each product then rebuilds them (a forward
+        and a backward pass more per batch) and frees them.
     """
 
     def __init__(
         self,
         model: nn.Module,
-        loss: str | LossFn = "mse",
-        data: Any = None,
+        loss: str | LossFn,
+        data: Any,
         *,
         kind: str = "ggn",
+        cache_graph: bool = True,
     ) -> None:
         self.kind = check_choice(kind, "kind", GAUSS_NEWTON_KINDS)
-        super().__init__(model, loss, data)
+        super().__init__(model, loss, data, cache_graph=cache_graph)
 
     @classmethod
     def from_function(cls, *args: Any, **kwargs: Any) -> HessianOperator:
@@ -69,20 +76,24 @@ class GaussNewtonOperator(HessianOperator):
         return new  # type: ignore[return-value]
 
     def _pieces(self, b: int) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor]:
-        """For batch ``b``, built once: the leaf ``w``, the outputs ``o(w)``, a dummy ``u`` with
-        ``Jᵀu`` and its graph, and the loss gradient ``∂L/∂o`` with its graph (its own leaf)."""
-        if b not in self._graphs:
-            obj = self._obj
-            X, y = obj.batches[b]
-            with torch.enable_grad():
-                w = obj.w.detach().requires_grad_(True)
-                out = obj.output(w, X)
-                u = torch.zeros_like(out, requires_grad=True)
-                (Jtu,) = torch.autograd.grad(out, w, grad_outputs=u, create_graph=True)
-                o = out.detach().requires_grad_(True)
-                (gL,) = torch.autograd.grad(obj.loss_fn(o, y), o, create_graph=True)
-            self._graphs[b] = (w, out, u, Jtu, o, gL)  # type: ignore[assignment]
-        return self._graphs[b]  # type: ignore[return-value]
+        """For batch ``b``: the leaf ``w``, the outputs ``o(w)``, a dummy ``u`` with ``Jᵀu``
+        and its graph, and the loss gradient ``∂L/∂o`` with its graph (its own leaf); kept for
+        later products when ``cache_graph``."""
+        if b in self._graphs:
+            return self._graphs[b]  # type: ignore[return-value]
+        obj = self._obj
+        X, y = obj.batches[b]
+        with torch.enable_grad():
+            w = obj.w.detach().requires_grad_(True)
+            out = obj.output(w, X)
+            u = torch.zeros_like(out, requires_grad=True)
+            (Jtu,) = torch.autograd.grad(out, w, grad_outputs=u, create_graph=True)
+            o = out.detach().requires_grad_(True)
+            (gL,) = torch.autograd.grad(obj.loss_fn(o, y), o, create_graph=True)
+        pieces = (w, out, u, Jtu, o, gL)
+        if self.cache_graph:
+            self._graphs[b] = pieces  # type: ignore[assignment]
+        return pieces  # type: ignore[return-value]
 
     def _batch_product(self, b: int, v: Tensor) -> Tensor:
         w, out, u, Jtu, o, gL = self._pieces(b)  # type: ignore[misc]
@@ -107,15 +118,16 @@ class GaussNewtonOperator(HessianOperator):
         return torch.stack([self._matvec(V[:, j]) for j in range(V.shape[1])], dim=1)
 
 
-def gauss_newton_vector_product(
-    model: nn.Module, v: Any, loss: str | LossFn = "mse", data: Any = None
-) -> Tensor:
-    """The exact generalized Gauss–Newton–vector product ``G v = Jᵀ (∂²L/∂o²) J v``."""
+def gauss_newton_vector_product(model: nn.Module, v: Any, loss: str | LossFn, data: Any) -> Tensor:
+    """The exact generalized Gauss–Newton–vector product ``G v = Jᵀ (∂²L/∂o²) J v``.
+
+    ``loss`` is required (see :class:`GaussNewtonOperator` for the ``"mse"`` convention).
+    """
     return GaussNewtonOperator(model, loss, data, kind="ggn").matvec(v)
 
 
 def square_jacobian_vector_product(
-    model: nn.Module, v: Any, loss: str | LossFn = "mse", data: Any = None
+    model: nn.Module, v: Any, loss: str | LossFn, data: Any
 ) -> Tensor:
     """The square-Jacobian product ``(1/P) Σ_p J_pᵀ J_p v`` of §7.2 (eqs 48–51).
 

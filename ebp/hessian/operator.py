@@ -3,7 +3,10 @@
 The objective is the full-data loss ``E(w) = Σ_b (n_b / N) E_b(w)``: data given in batches is
 averaged with weights ``n_b / N`` by batch size, so for a loss that is a mean over its patterns
 (every loss of :mod:`ebp.train`) ``E`` is the loss of all ``N`` patterns at once, and its Hessian
-and products are those of the full-data loss.
+and products are those of the full-data loss.  **A loss that sums over its patterns** (e.g.
+``nn.MSELoss(reduction="sum")``) is rescaled by ``n_b / N`` batch by batch, which is no multiple
+of the full-data sum when batches differ in size; :class:`HessianOperator` warns when a callable
+loss looks like a sum and data come in several batches.
 
 Two exact products (paper §7.5 mentions the exact alternative to eq 59):
 
@@ -13,9 +16,11 @@ Two exact products (paper §7.5 mentions the exact alternative to eq 59):
     one backward pass (``cache_graph``).
 ``"forward_over_reverse"``
     ``H v = d/dt ∇E(w + t v)`` at ``t = 0``: a forward-mode derivative (``torch.func.jvp``) of the
-    reverse-mode gradient (``torch.func.grad``), Pearlmutter's R-operator.  The same numbers to
-    rounding, but slower and hungrier on the book's small networks (``benchmarks/hessian.py``),
-    and its first call in a process loads PyTorch's forward-mode rules (about 2 s).
+    reverse-mode gradient (``torch.func.jacrev``; ``torch.func.grad`` would fail on losses such
+    as ``nn.MSELoss()`` whose backward builds immutable zero tensors), Pearlmutter's
+    R-operator.  The same numbers to rounding, but slower and hungrier on the book's small
+    networks (``benchmarks/hessian.py``), and its first call in a process loads PyTorch's
+    forward-mode rules (about 2 s).
 
 and the paper's finite difference, eq 59, ``H v ≈ (1/α)[∇E(w + α v) − ∇E(w)]``
 (:func:`finite_difference_hvp`).
@@ -25,16 +30,23 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator
 from torch import Tensor, nn
-from torch.func import functional_call, grad, jvp, vmap
+from torch.func import functional_call, jacrev, jvp, vmap
 
-from ebp._validate import as_tensor, check_choice, check_instance, check_positive, describe
+from ebp._validate import (
+    as_tensor,
+    check_choice,
+    check_instance,
+    check_int,
+    check_positive,
+    describe,
+)
 from ebp.losses import (
     LossFn,
     as_inputs,
@@ -47,6 +59,7 @@ from ebp.losses import (
 __all__ = [
     "HVP_METHODS",
     "CurvatureOperator",
+    "FiniteDifferenceWarning",
     "HessianOperator",
     "MatrixOperator",
     "NondeterministicOperatorWarning",
@@ -57,6 +70,10 @@ __all__ = [
     "hessian_vector_product",
     "unflatten_params",
 ]
+
+DENSE_MAX_BYTES: int = 2 * 1024**3
+"""The default limit on the memory of a dense ``n × n`` matrix (2 GiB: ``n`` ≈ 16 000 in
+float64); pass ``max_bytes=None`` to :meth:`CurvatureOperator.dense` to lift it."""
 
 HVP_METHODS: tuple[str, ...] = ("forward_over_reverse", "double_backward")
 """The exact Hessian–vector products of :class:`HessianOperator`."""
@@ -180,6 +197,9 @@ class _Objective:
         self.names = [n for n, _ in items]
         self.shapes = [p.shape for _, p in items]
         self.numels = [p.numel() for _, p in items]
+        # the train/eval mode of every submodule, snapshot with the weights: products always
+        # run in this mode, whatever model.train()/model.eval() calls come later
+        self.modes = {name: m.training for name, m in model.named_modules()}
         self.loss_name = loss_name(loss)
         self.loss_fn = get_loss(loss)
         self.batches = _parse_batches(data, self, self.loss_name, w.dtype, w.device)
@@ -204,7 +224,18 @@ class _Objective:
         # copies of the buffers, so that a batch-norm layer in training mode updates the copies
         # and never the model's running statistics
         state.update({n: b.clone() for n, b in self.model.named_buffers()})
-        return functional_call(self.model, state, (X,))
+        changed = [
+            m
+            for name, m in self.model.named_modules()
+            if name in self.modes and m.training != self.modes[name]
+        ]
+        for m in changed:  # back to the snapshot's mode for this call only
+            m.training = not m.training
+        try:
+            return functional_call(self.model, state, (X,))
+        finally:
+            for m in changed:
+                m.training = not m.training
 
     def term(self, b: int) -> Callable[[Tensor], Tensor]:
         """``E_b`` as a function of the flat vector."""
@@ -215,6 +246,7 @@ class _Objective:
 
     def pattern_term(self, p: int) -> Callable[[Tensor], Tensor]:
         """``E^p``: the loss of pattern ``p`` alone (patterns counted across batches)."""
+        p = check_int(p, "p", min_value=0, max_value=self.n_patterns - 1)
         for X, y in self.batches:
             if p < X.shape[0]:
                 return self._loss_on(X[p : p + 1], y[p : p + 1])
@@ -249,15 +281,27 @@ def _parse_batches(
         )
     if not raw:
         raise ValueError("data must hold at least one batch; got none")
+    assert obj.model is not None
+    # token ids stay integers for a model that embeds them; other integer data (pixel counts)
+    # become the model's floats, as before
+    embeds = any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for m in obj.model.modules())
     batches = []
     for i, batch in enumerate(raw):
         where = "data" if len(raw) == 1 else f"data[{i}]"
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise TypeError(f"{where} must be a pair (X, y); got {describe(batch)}")
-        X = as_inputs(batch[0], f"{where} X", dtype, device)
+        X = as_inputs(
+            batch[0], f"{where} X", dtype, device, model=obj.model, ndim=None, keep_integer=embeds
+        )
         y = as_targets(batch[1], f"{where} y", loss_name, X.shape[0], dtype, device)
         with torch.no_grad():
-            out = obj.output(obj.w, X[:2])  # two patterns: batch-norm needs more than one
+            try:
+                out = obj.output(obj.w, X[:2])  # two patterns: batch-norm needs more than one
+            except (RuntimeError, IndexError, TypeError) as err:
+                raise ValueError(
+                    f"{where} X must be inputs the model accepts; the model fails on shape "
+                    f"{tuple(X.shape)} ({X.dtype}): {err}"
+                ) from err
             check_against_output(out, y, f"{where} y", loss_name)
         batches.append((X, y))
     return batches
@@ -275,7 +319,9 @@ def _check_scalar(value: Any, what: str) -> None:
 
 
 def _hvp_forward_over_reverse(f: Callable[[Tensor], Tensor], w: Tensor, v: Tensor) -> Tensor:
-    return jvp(grad(f), (w,), (v,))[1]
+    # jacrev, not grad: under grad, the backward of losses such as nn.MSELoss() or
+    # nn.HuberLoss() builds a ZeroTensor that the forward-mode pass then fails to write into
+    return jvp(jacrev(f), (w,), (v,))[1]
 
 
 def _hvp_double_backward(f: Callable[[Tensor], Tensor], w: Tensor, v: Tensor) -> Tensor:
@@ -344,10 +390,18 @@ class CurvatureOperator:
         return as_tensor(v, name, ndim=1, shape=(self.dim,), dtype=self.dtype, device=self.device)
 
     def matvec(self, v: Any) -> Tensor:
-        """The product ``A v`` (counted in :attr:`n_products`)."""
+        """The product ``A v`` (counted in :attr:`n_products`).
+
+        Raises
+        ------
+        FloatingPointError
+            If the product has NaN or Inf entries (the loss or its derivatives overflow at
+            these weights, or a function returned a non-finite value).
+        """
         v = self.vector(v)
         out = self._matvec(v)
         self._n_products += 1
+        _check_finite_result(out, "the product H v")
         return out
 
     def __matmul__(self, v: Any) -> Tensor:
@@ -360,20 +414,35 @@ class CurvatureOperator:
         """Products with the columns of ``V`` (``n × m``); subclasses may vectorise this."""
         return torch.stack([self._matvec(V[:, j]) for j in range(V.shape[1])], dim=1)
 
-    def dense(self, *, chunk_size: int = 256) -> Tensor:
-        """The full ``n × n`` matrix, column by column from products with the unit vectors,
-        then symmetrised (the asymmetry is rounding).  For small networks only: ``n`` products.
-        """
+    def column_blocks(self, chunk_size: int = 256) -> Iterator[tuple[int, Tensor]]:
+        """``(start, A[:, start:start + m])`` for consecutive blocks of ``m ≤ chunk_size``
+        columns, from products with the unit vectors (counted); memory ``n × chunk_size``."""
         chunk_size = check_positive(chunk_size, "chunk_size", integer=True)
         n = self.dim
-        cols = []
         for start in range(0, n, chunk_size):
             stop = min(n, start + chunk_size)
             E = torch.zeros(n, stop - start, dtype=self.dtype, device=self.device)
             E[torch.arange(start, stop), torch.arange(stop - start)] = 1.0
-            cols.append(self._matmat(E))
-        self._n_products += n
-        H = torch.cat(cols, dim=1)
+            cols = self._matmat(E)
+            self._n_products += stop - start
+            _check_finite_result(cols, f"columns {start}..{stop - 1} of the matrix")
+            yield start, cols
+
+    def dense(self, *, chunk_size: int = 256, max_bytes: int | None = DENSE_MAX_BYTES) -> Tensor:
+        """The full ``n × n`` matrix, column by column from products with the unit vectors,
+        then symmetrised (the asymmetry is rounding).  For small networks only: ``n`` products.
+
+        Parameters
+        ----------
+        chunk_size
+            Columns computed at once.
+        max_bytes
+            Refuse (``ValueError``) when the ``n × n`` matrix would need more memory than this
+            (default :data:`DENSE_MAX_BYTES`, 2 GiB); ``None`` lifts the limit.
+        """
+        chunk_size = check_positive(chunk_size, "chunk_size", integer=True)
+        _check_dense_size(self.dim, self.dtype, max_bytes)
+        H = torch.cat([cols for _, cols in self.column_blocks(chunk_size)], dim=1)
         return 0.5 * (H + H.T)
 
     def as_linear_operator(self) -> LinearOperator:
@@ -386,6 +455,29 @@ class CurvatureOperator:
             return out.detach().to("cpu", torch.float64).numpy()
 
         return LinearOperator((self.dim, self.dim), matvec=mv, rmatvec=mv, dtype=np.float64)
+
+
+def _check_finite_result(t: Tensor, what: str) -> None:
+    if not bool(torch.isfinite(t).all()):
+        n_bad = int((~torch.isfinite(t)).sum())
+        raise FloatingPointError(
+            f"{what} is not finite ({n_bad} NaN or Inf entries of {t.numel()}): the loss or its "
+            "derivatives overflow at these weights, or the function returns NaN"
+        )
+
+
+def _check_dense_size(n: int, dtype: torch.dtype, max_bytes: int | None) -> None:
+    if max_bytes is None:
+        return
+    max_bytes = check_positive(max_bytes, "max_bytes", integer=True)
+    need = n * n * torch.finfo(dtype).bits // 8
+    if need > max_bytes:
+        raise ValueError(
+            f"max_bytes: a dense {n} × {n} matrix of {dtype} needs {need / 1e9:.3g} GB, more "
+            f"than max_bytes = {max_bytes / 1e9:.3g} GB (and {n} products); use products, "
+            "hutchinson_diagonal, gauss_newton_diagonal or lanczos_eigs instead, or pass "
+            "max_bytes=None (or a larger limit) if you really want it"
+        )
 
 
 class MatrixOperator(CurvatureOperator):
@@ -428,14 +520,21 @@ class HessianOperator(CurvatureOperator):
     Parameters
     ----------
     model
-        A ``torch.nn.Module``; the operator is taken at its current parameters (a copy: later
-        changes to the model do not move it; see :meth:`at`).
+        A ``torch.nn.Module``; the operator is taken at its current parameters and its current
+        ``train()``/``eval()`` mode (copies: later changes to the weights or the mode do not
+        move it; see :meth:`at`).
     loss
-        A name in :data:`ebp.train.LOSSES` or a callable ``loss(output, target)`` returning a
-        scalar mean over the patterns.
+        Required.  A name in :data:`ebp.losses.LOSSES` or a loss instance/callable
+        ``loss(output, target)`` returning a scalar **mean** over the patterns.  Mind the
+        convention: ``"mse"`` is the paper's ``(1/P) Σ_p ½‖d^p − o^p‖²`` (eq 28), which is
+        ``K/2`` times ``nn.MSELoss()`` for ``K`` outputs, and so is its Hessian.  A loss class
+        (``nn.MSELoss`` rather than ``nn.MSELoss()``) is refused.
     data
         ``(X, y)``, an :class:`ebp.data.Dataset`, or a sequence of ``(X, y)`` batches (averaged
-        with weights by batch size).
+        with weights by batch size).  ``X`` may have any shape the model accepts, patterns
+        first (images, sequences).  Integer inputs stay integers (``torch.long``) when the model
+        has an ``nn.Embedding``/``nn.EmbeddingBag`` (token ids); otherwise, and for floating
+        inputs, they take the model's dtype.
     method
         ``"double_backward"`` (default) or ``"forward_over_reverse"``; the same numbers to
         rounding.  On the book's small networks ``torch.func``'s per-call overhead makes the
@@ -448,17 +547,36 @@ class HessianOperator(CurvatureOperator):
 
     Use :meth:`from_function` for a scalar function of a flat vector instead.
 
+    Notes
+    -----
+    **Batches and sum-reduced losses.**  The objective is ``E(w) = Σ_b (n_b / N) E_b(w)``.
+    That is the full-data loss only when ``loss`` is a mean over the patterns of its batch.
+    With a loss that *sums* over patterns (``nn.MSELoss(reduction="sum")``, a hand-written
+    ``((o - t)**2).sum()``) and several batches, each batch's sum is silently rescaled by
+    ``n_b / N``: with unequal batches ``E`` is then no multiple of the full-data loss.  A
+    callable loss whose value doubles on a batch given twice is taken for a sum and gets a
+    ``UserWarning`` when there is more than one batch.
+
     Warns
     -----
     NondeterministicOperatorWarning
-        If ``model`` has dropout or batch-norm layers in training mode.
+        If ``model`` has dropout or batch-norm layers in training mode: the products are then
+        random (dropout) or couple the patterns of a batch (batch-norm).  The mode is kept as
+        it was at construction, whatever ``model.train()``/``model.eval()`` calls follow.
+    UserWarning
+        If a callable loss looks sum-reduced and the data come in several batches.
+
+    Raises
+    ------
+    ValueError
+        If the loss is not finite at the model's weights.
     """
 
     def __init__(
         self,
         model: nn.Module,
-        loss: str | LossFn = "mse",
-        data: Any = None,
+        loss: str | LossFn,
+        data: Any,
         *,
         method: str = "double_backward",
         cache_graph: bool = True,
@@ -486,6 +604,13 @@ class HessianOperator(CurvatureOperator):
         super().__init__(w.numel(), w.dtype, w.device)
         value = self._obj.term(0)(w)
         _check_scalar(value, "loss")
+        if not bool(torch.isfinite(value)):
+            raise ValueError(
+                f"loss must be finite at the model's weights; it is {float(value)} on "
+                f"{'data' if self._obj.n_terms == 1 else 'data[0]'}"
+            )
+        if not stochastic and self._obj.loss_name is None and self._obj.n_terms > 1:
+            _warn_if_sum_reduced(self._obj, value)
 
     @classmethod
     def from_function(
@@ -512,7 +637,10 @@ class HessianOperator(CurvatureOperator):
         self._graphs = {}
         self._obj = _Objective(None, None, None, fn, w)
         CurvatureOperator.__init__(self, w.numel(), w.dtype, w.device)
-        _check_scalar(fn(w), "fn")
+        value = fn(w)
+        _check_scalar(value, "fn")
+        if not bool(torch.isfinite(value)):
+            raise ValueError(f"fn must return a finite value at w; it returned {float(value)}")
         return self
 
     # -- where and what -----------------------------------------------------------------------
@@ -554,24 +682,34 @@ class HessianOperator(CurvatureOperator):
     # -- values -------------------------------------------------------------------------------
 
     def loss_value(self, w: Any = None) -> float:
-        """The full-data loss ``E(w)`` (default: at :attr:`params`)."""
+        """The full-data loss ``E(w)`` (default: at :attr:`params`); ``FloatingPointError`` if
+        it is not finite there."""
         w = self._obj.w if w is None else self.vector(w, "w")
         with torch.no_grad():
-            return float(sum(c * self._obj.term(b)(w) for b, c in enumerate(self._obj.weights)))
+            value = sum(c * self._obj.term(b)(w) for b, c in enumerate(self._obj.weights))
+        _check_finite_result(torch.as_tensor(value), "the loss E(w)")
+        return float(value)
 
     def gradient(self, w: Any = None) -> Tensor:
-        """The full-data gradient ``∇E(w)`` (default: at :attr:`params`)."""
+        """The full-data gradient ``∇E(w)`` (default: at :attr:`params`); ``FloatingPointError``
+        if it is not finite there."""
         w = self._obj.w if w is None else self.vector(w, "w")
         total = torch.zeros_like(w)
         for b, c in enumerate(self._obj.weights):
             total += c * _gradient(self._obj.term(b), w)
+        _check_finite_result(total, "the gradient ∇E(w)")
         return total
 
     def pattern_gradient(self, p: int, w: Any = None) -> Tensor:
-        """``∇E^p(w)``: the gradient of pattern ``p``'s loss alone (a model's operator only)."""
+        """``∇E^p(w)``: the gradient of pattern ``p``'s loss alone (a model's operator only).
+
+        ``p`` counts patterns across batches, ``0 ≤ p < n_patterns`` (no negative indices).
+        """
         self._require_model("pattern_gradient")
         w = self._obj.w if w is None else self.vector(w, "w")
-        return _gradient(self._obj.pattern_term(p), w)
+        g = _gradient(self._obj.pattern_term(p), w)
+        _check_finite_result(g, f"the gradient of pattern {p}")
+        return g
 
     # -- products -----------------------------------------------------------------------------
 
@@ -630,6 +768,24 @@ class HessianOperator(CurvatureOperator):
         return total
 
 
+def _warn_if_sum_reduced(obj: _Objective, value: Tensor) -> None:
+    """Warn when a callable loss's value doubles on its first batch given twice (a sum)."""
+    X, y = obj.batches[0]
+    with torch.no_grad():
+        twice = obj.loss_fn(obj.output(obj.w, torch.cat([X, X])), torch.cat([y, y]))
+    v, t = float(value), float(twice)
+    # a mean gives the same number to rounding; a sum gives twice it
+    if abs(v) > 0 and math.isfinite(t) and abs(t - 2 * v) <= 1e-3 * abs(v):
+        warnings.warn(
+            "loss looks like a sum over patterns (its value doubles when the batch is given "
+            "twice), and data come in several batches: the operator's objective "
+            "Σ_b (n_b / N) E_b rescales each batch's sum by n_b / N; use a mean-reduced loss "
+            "(e.g. reduction='mean') or pass all the data as one batch",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be a bool; got {type(value).__name__}")
@@ -648,7 +804,7 @@ def _check_finite_params(model: nn.Module) -> None:
 def hessian_vector_product(
     model_or_fn: nn.Module | Callable[[Tensor], Tensor],
     v: Any,
-    loss: str | LossFn = "mse",
+    loss: str | LossFn | None = None,
     data: Any = None,
     *,
     w: Any = None,
@@ -657,7 +813,9 @@ def hessian_vector_product(
     """``H v`` for a model, a loss and data, or for a function of a flat vector at ``w``.
 
     A shortcut for ``HessianOperator(model, loss, data, method=method).matvec(v)`` or
-    ``HessianOperator.from_function(fn, w, method=method).matvec(v)``.
+    ``HessianOperator.from_function(fn, w, method=method).matvec(v)``.  ``loss`` is required
+    with a model (``"mse"`` is ``(1/P) Σ_p ½‖d^p − o^p‖²``, ``K/2`` times ``nn.MSELoss()``; see
+    :class:`HessianOperator`).
     """
     return _operator(model_or_fn, loss, data, w, method).matvec(v)
 
@@ -668,6 +826,13 @@ def _operator(model_or_fn: Any, loss: Any, data: Any, w: Any, method: str) -> He
     if isinstance(model_or_fn, nn.Module):
         if w is not None:
             raise ValueError("w is for a function of a flat vector; a model carries its weights")
+        if loss is None:
+            raise TypeError(
+                "loss is required with a model: a loss name such as 'mse' (the paper's "
+                "(1/P) Σ_p ½‖d − o‖², K/2 times nn.MSELoss()) or a loss instance/callable"
+            )
+        if data is None:
+            raise TypeError("data is required with a model: (X, y) or a sequence of batches")
         return HessianOperator(model_or_fn, loss, data, method=method)
     if callable(model_or_fn):
         if w is None:
@@ -684,24 +849,44 @@ def _operator(model_or_fn: Any, loss: Any, data: Any, w: Any, method: str) -> He
 
 def dense_hessian(
     model_or_fn: nn.Module | Callable[[Tensor], Tensor] | HessianOperator,
-    loss: str | LossFn = "mse",
+    loss: str | LossFn | None = None,
     data: Any = None,
     *,
     w: Any = None,
     method: str = "double_backward",
     chunk_size: int = 256,
+    max_bytes: int | None = DENSE_MAX_BYTES,
 ) -> Tensor:
     """The full ``n × n`` Hessian of the full-data loss (small networks: ``n`` products).
 
     Built from products with the unit vectors (backpropagated through one cached gradient
     graph, or with ``method="forward_over_reverse"`` vectorised ``chunk_size`` columns at a
-    time), and symmetrised.
+    time), and symmetrised.  ``loss`` is required with a model (see :class:`HessianOperator`
+    for the ``"mse"`` convention); a matrix over ``max_bytes`` (default 2 GiB) is refused
+    before anything is computed, ``max_bytes=None`` lifts the limit.
     """
-    return _operator(model_or_fn, loss, data, w, method).dense(chunk_size=chunk_size)
+    op = _operator(model_or_fn, loss, data, w, method)
+    return op.dense(chunk_size=chunk_size, max_bytes=max_bytes)
+
+
+class FiniteDifferenceWarning(UserWarning):
+    """A finite difference of gradients (eq 59) that could not be made to agree with itself at
+    smaller steps: the gradient is not smooth along the direction (a ReLU unit switching on or
+    off between ``w`` and ``w + α v``), or rounding dominates (float32)."""
+
+
+FD_MAX_HALVINGS = 8
+"""How many times :func:`finite_difference_hvp` shrinks its default step (by 4) looking for
+two steps that agree."""
 
 
 def finite_difference_hvp(
-    op: HessianOperator, v: Any, alpha: float | None = None, *, central: bool = False
+    op: HessianOperator,
+    v: Any,
+    alpha: float | None = None,
+    *,
+    central: bool = False,
+    check: bool = True,
 ) -> Tensor:
     """The paper's eq 59: ``H v ≈ (1/α)[∇E(w + α v) − ∇E(w)]``.
 
@@ -712,21 +897,72 @@ def finite_difference_hvp(
     v
         The direction.
     alpha
-        The step; default ``√ε (1 + ‖w‖) / ‖v‖`` (``ε`` the dtype's machine epsilon), or with
-        ``ε^{1/3}`` for the central difference.
+        The step.  Default: from the dtype and the scale of the weights,
+        ``√ε (1 + ‖w‖) / ‖v‖`` (``ε`` the dtype's machine epsilon), or ``ε^{1/3} (1 + ‖w‖) / ‖v‖``
+        for the central difference, each the balance of truncation and rounding for a smooth
+        loss; then checked (``check``).
     central
         Use ``(1/2α)[∇E(w + α v) − ∇E(w − α v)]`` instead (error O(α²) rather than O(α)).
+    check
+        With the default step only: also take the difference at ``α/2``; if the two disagree
+        by more than truncation and rounding explain for a smooth loss (relative
+        ``10³ √ε`` forward, ``10³ ε^{2/3}`` central), the step crossed a kink of the gradient
+        (a ReLU unit switching between ``w`` and ``w + α v``: the difference is then off by
+        the jump over ``α``, easily 100 % or more).  The step is then divided by 4 and tried
+        again, up to :data:`FD_MAX_HALVINGS` times, and a :class:`FiniteDifferenceWarning` is
+        issued if no two steps agree.  Costs two or three gradients more per try; the value
+        returned is the difference at the first step that passed.  An explicit ``alpha`` is
+        used as given, unchecked.
+
+    Warns
+    -----
+    FiniteDifferenceWarning
+        If the default step could not be checked to agree with a smaller one.
     """
     check_instance(op, HessianOperator, "op")
     v = op.vector(v)
     w = op.params
-    if alpha is None:
-        eps = torch.finfo(op.dtype).eps
-        v_norm = float(v.norm())
-        if v_norm == 0:
-            return torch.zeros_like(v)
-        alpha = (eps ** (1 / 3) if central else math.sqrt(eps)) * (1 + float(w.norm())) / v_norm
-    alpha = check_positive(alpha, "alpha")
+    check = _check_bool(check, "check")
+    if alpha is not None:
+        alpha = check_positive(alpha, "alpha")
+        return _difference(op, w, v, alpha, central, None)
+    v_norm = float(v.norm())
+    if v_norm == 0:
+        return torch.zeros_like(v)
+    eps = torch.finfo(op.dtype).eps
+    alpha = (eps ** (1 / 3) if central else math.sqrt(eps)) * (1 + float(w.norm())) / v_norm
+    g0 = None if central else op.gradient(w)
+    first = _difference(op, w, v, alpha, central, g0)
+    if not check:
+        return first
+    tol = 1e3 * (eps ** (2 / 3) if central else math.sqrt(eps))
+    current = first
+    disagreement = math.nan
+    for _ in range(FD_MAX_HALVINGS):
+        half = _difference(op, w, v, alpha / 2, central, g0)
+        scale = float(half.norm())
+        disagreement = float((current - half).norm()) / scale if scale > 0 else 0.0
+        if disagreement <= tol:
+            return current
+        alpha /= 4
+        current = _difference(op, w, v, alpha, central, g0)
+    warnings.warn(
+        f"finite_difference_hvp: the {'central' if central else 'forward'} differences at steps "
+        f"α and α/2 still disagree by {disagreement:.2g} (relative; a smooth loss would give "
+        f"under {tol:.1g}) after shrinking the default step {FD_MAX_HALVINGS} times to "
+        f"{alpha:.2g}: the gradient has kinks along v (ReLU units switching), or rounding "
+        f"dominates in {op.dtype}; the result may be far off, use the exact product op.matvec(v)",
+        FiniteDifferenceWarning,
+        stacklevel=2,
+    )
+    return current
+
+
+def _difference(
+    op: HessianOperator, w: Tensor, v: Tensor, alpha: float, central: bool, g0: Tensor | None
+) -> Tensor:
     if central:
         return (op.gradient(w + alpha * v) - op.gradient(w - alpha * v)) / (2 * alpha)
-    return (op.gradient(w + alpha * v) - op.gradient(w)) / alpha
+    if g0 is None:
+        g0 = op.gradient(w)
+    return (op.gradient(w + alpha * v) - g0) / alpha
