@@ -31,6 +31,7 @@ from ebp._validate import (
     check_int,
     check_positive,
     describe,
+    real_array,
 )
 
 __all__ = [
@@ -277,10 +278,16 @@ def quadratic_bowl(
         raise ValueError(f"high must be greater than low; got low={low:g}, high={high:g}")
     noise = check_positive(noise, "noise", allow_zero=True)
     rng = np.random.default_rng(seed)
-    X = rng.uniform(low, high, size=(n, 2))
-    z = 5.0 * X[:, :1] ** 2 + 3.0 * X[:, 1:] ** 2
-    if noise > 0:
-        z = z + noise * rng.standard_normal(z.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = rng.uniform(low, high, size=(n, 2))
+        z = 5.0 * X[:, :1] ** 2 + 3.0 * X[:, 1:] ** 2
+        if noise > 0:
+            z = z + noise * rng.standard_normal(z.shape)
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(z))):
+        raise ValueError(
+            f"low and high are too large: the inputs in [{low:g}, {high:g}] (or z = 5a² + 3b² of "
+            f"them, plus noise {noise:g}) overflow float64"
+        )
     return X, z
 
 
@@ -305,7 +312,7 @@ the asymptotes as §4.5 advises).
 def _check_labels(y: Any, name: str) -> np.ndarray:
     if isinstance(y, (str, bytes)) or y is None:
         raise TypeError(f"{name} must be an array of integer class labels; got {type(y).__name__}")
-    raw = y.detach().cpu().numpy() if hasattr(y, "detach") else np.asarray(y)
+    raw = real_array(y, name)
     if raw.dtype == np.bool_ or raw.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer class labels; got dtype {raw.dtype}")
     if raw.ndim != 1:
@@ -580,9 +587,7 @@ def redundant(X: Any, y: Any, copies: int) -> tuple[np.ndarray, np.ndarray]:
     X = as_float_array(X, "X")
     if X.ndim < 1 or X.shape[0] < 1:
         raise ValueError(f"X must have at least one pattern (row); got shape {X.shape}")
-    if isinstance(y, (str, bytes)) or y is None:
-        raise TypeError(f"y must be an array; got {type(y).__name__}")
-    y_arr = y.detach().cpu().numpy() if hasattr(y, "detach") else np.asarray(y)
+    y_arr = real_array(y, "y")
     if y_arr.ndim < 1 or y_arr.shape[0] != X.shape[0]:
         raise ValueError(f"y must have as many rows as X ({X.shape[0]}); got shape {y_arr.shape}")
     copies = check_int(copies, "copies", min_value=1)
@@ -614,6 +619,16 @@ def _check_X(X: Any) -> np.ndarray:
     return X
 
 
+def _finite_result(out: np.ndarray, what: str, X: np.ndarray, name: str) -> np.ndarray:
+    """``out``, after checking that computing it from ``X`` and ``name`` did not overflow."""
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"X and {name} are too large: {what} overflows float64 (largest |X| = "
+            f"{float(np.max(np.abs(X))):.3g}); rescale X first"
+        )
+    return out
+
+
 def _per_column(value: Any, name: str, n_columns: int) -> np.ndarray:
     """A scalar or one value per column, as a float array of shape ``(n_columns,)``."""
     arr = as_float_array(value, name)
@@ -639,7 +654,9 @@ def add_offset(X: Any, c: Any) -> np.ndarray:
         A number (added to every column) or one offset per column, shape ``(n,)``.
     """
     X = _check_X(X)
-    return X + _per_column(c, "c", X.shape[1])
+    offset = _per_column(c, "c", X.shape[1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite_result(X + offset, "X + c", X, "c")
 
 
 def scale_columns(X: Any, scales: Any) -> np.ndarray:
@@ -657,7 +674,8 @@ def scale_columns(X: Any, scales: Any) -> np.ndarray:
     if np.any(s <= 0):
         bad = int(np.flatnonzero(s <= 0)[0])
         raise ValueError(f"scales must all be > 0; got scales[{bad}] = {s[bad]:g}")
-    return X * s
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite_result(X * s, "X · diag(scales)", X, "scales")
 
 
 def _correlation_matrix(rho: Any, n: int) -> np.ndarray:
@@ -715,4 +733,5 @@ def correlate(X: Any, rho: Any) -> np.ndarray:
         L = np.linalg.cholesky(R)
     except np.linalg.LinAlgError:
         raise ValueError("rho must be a positive definite correlation matrix") from None
-    return X @ L.T
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite_result(X @ L.T, "X Lᵀ", X, "rho")

@@ -14,7 +14,11 @@ Every transform is a scikit-learn estimator (``BaseEstimator`` + ``TransformerMi
   mean cancellation → KL expansion → covariance equalization, see :func:`paper_pipeline`);
 - :class:`ZCAWhiten`: the symmetric whitening, the one that moves the data least.
 
-Statistics use ``1/P`` (not ``1/(P − 1)``), as in eqs 13 and 29.  A constant input column cannot
+Statistics use ``1/P`` (not ``1/(P − 1)``), as in eqs 13 and 29.  They are computed on ``X``
+divided by a power of two near its largest entry (exact, and undone afterwards), so inputs of any
+finite magnitude (``1e200`` or ``1e-200``) give the same transform as inputs near 1; a result that
+float64 cannot hold (the variances of inputs near ``1e200`` are near ``1e400``) raises a
+``ValueError`` naming ``X`` instead of overflowing to ``inf``.  A constant input column cannot
 be scaled to unit variance: it raises a ``ValueError`` naming the column, unless ``eps > 0`` is
 given, which regularizes explicitly (``1/√(variance + eps)``); no transform ever returns NaN.
 
@@ -89,12 +93,66 @@ def _raise_constant(
     )
 
 
-def _second_moment(X: np.ndarray, center: bool, bias: bool) -> np.ndarray:
+def _pow2_scale(A: np.ndarray, axis: int | None = None) -> Any:
+    """A power of two within a factor 2 of ``max |A|`` (1 where that is 0), per ``axis``.
+
+    Dividing by it is exact (it only changes exponents), and it brings every entry into
+    ``[-2, 2]``: the squares and sums of the scaled entries can neither overflow nor underflow
+    (except entries far smaller than the largest, whose squares do not count beside its).
+    """
+    largest = np.max(np.abs(A), axis=axis, initial=0.0)
+    ok = (largest > 0) & np.isfinite(largest)
+    c = np.where(ok, np.ldexp(1.0, np.frexp(np.where(ok, largest, 1.0))[1] - 1), 1.0)
+    return float(c) if axis is None else c
+
+
+def _too_large(name: str, what: str, largest: float, of: str | None = None) -> ValueError:
+    of = of or name
+    return ValueError(
+        f"{name} is too large: {what} overflow float64 (largest |{of}| = {largest:.3g}); "
+        f"divide {name} by a constant (e.g. its largest absolute value) first"
+    )
+
+
+def _scaled_mean(X: np.ndarray) -> np.ndarray:
+    """The column means of ``X``, computed without overflow."""
+    c = _pow2_scale(X, axis=0)
+    return (X / c).mean(axis=0) * c
+
+
+def _centred(X: np.ndarray, mean: np.ndarray, name: str = "X") -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        Xc = X - mean
+    if not np.all(np.isfinite(Xc)):
+        raise _too_large(name, "its deviations from the mean", float(np.max(np.abs(X))))
+    return Xc
+
+
+def _column_std(Xc: np.ndarray) -> np.ndarray:
+    """``sqrt(mean(Xc**2))`` per column of centred data, without overflow or underflow."""
+    c = _pow2_scale(Xc, axis=0)
+    return np.sqrt(np.mean((Xc / c) ** 2, axis=0)) * c
+
+
+def _scaled_moment(X: np.ndarray, center: bool) -> tuple[np.ndarray, float]:
+    """``(H_s, c)`` with ``H_s = X_sᵀX_s/P`` for ``X_s = X/c`` (centred first if asked)."""
+    c = _pow2_scale(X)
+    Xs = X / c
     if center:
-        X = X - X.mean(axis=0)
-    if bias:
-        X = np.hstack([X, np.ones((X.shape[0], 1))])
-    return X.T @ X / X.shape[0]
+        Xs = Xs - Xs.mean(axis=0)
+    return Xs.T @ Xs / Xs.shape[0], c
+
+
+def _second_moment(X: np.ndarray, center: bool, bias: bool) -> np.ndarray:
+    H_s, c = _scaled_moment(X, center)
+    with np.errstate(over="ignore", invalid="ignore"):
+        H = H_s * c * c
+        if bias:
+            m = np.zeros(X.shape[1]) if center else _scaled_mean(X)
+            H = np.block([[H, m[:, None]], [m[None, :], np.ones((1, 1))]])
+    if not np.all(np.isfinite(H)):
+        raise _too_large("X", "its second moments XᵀX/P", float(np.max(np.abs(X))))
+    return H
 
 
 def _check_flag(value: Any, name: str) -> bool:
@@ -141,7 +199,12 @@ def condition_number(X: Any, *, center: bool = False, bias: bool = False) -> flo
     Convergence time of batch gradient descent grows with ``κ``; normalizing the inputs
     (§4.3) brings it towards 1.
     """
-    lam = covariance_eigenvalues(X, center=center, bias=bias)
+    X = _check_X(X)
+    center, bias = _check_flag(center, "center"), _check_flag(bias, "bias")
+    if bias:
+        lam = np.linalg.eigvalsh(_second_moment(X, center, bias))[::-1]
+    else:  # κ does not depend on the scale of X: compute it on X/c, which cannot overflow
+        lam = np.linalg.eigvalsh(_scaled_moment(X, center)[0])[::-1]
     lam_max, lam_min = float(lam[0]), float(lam[-1])
     if lam_max <= 0 or lam_min <= lam_max * lam.size * np.finfo(np.float64).eps:
         return float("inf")
@@ -168,9 +231,11 @@ class _Affine(TransformerMixin, BaseEstimator):
         self
         """
         X = _check_X(X, min_rows=self._min_rows)
+        mean = _scaled_mean(X)
+        matrix, inverse = self._fit_matrix(X, _centred(X, mean))
         self.n_features_in_ = X.shape[1]
-        self.mean_ = X.mean(axis=0)
-        self.matrix_, self.inverse_matrix_ = self._fit_matrix(X, X - self.mean_)
+        self.mean_ = mean
+        self.matrix_, self.inverse_matrix_ = matrix, inverse
         return self
 
     _min_rows = 1
@@ -192,13 +257,21 @@ class _Affine(TransformerMixin, BaseEstimator):
         """Apply the fitted transform to ``X`` (shape ``(P, n)``, the training ``n``)."""
         self._check_fitted()
         X = as_float_array(X, "X", ndim=2, shape=(None, self.n_features_in_))
-        return (X - self.mean_) @ self.matrix_
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _finite_output((X - self.mean_) @ self.matrix_, X)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Map transformed inputs back to the original units: ``X @ inverse_matrix_ + mean_``."""
         self._check_fitted()
         X = as_float_array(X, "X", ndim=2, shape=(None, self.n_features_in_), finite=False)
         return X @ self.inverse_matrix_ + self.mean_
+
+
+def _finite_output(Z: np.ndarray, X: np.ndarray, name: str = "X") -> np.ndarray:
+    """``Z``, after checking that transforming ``X`` did not overflow."""
+    if not np.all(np.isfinite(Z)):
+        raise _too_large(name, "its transformed values", float(np.max(np.abs(X), initial=0.0)))
+    return Z
 
 
 def _check_eps(eps: Any) -> float:
@@ -224,7 +297,8 @@ class Center(_Affine):
         """``X − mean_``."""
         self._check_fitted()
         X = as_float_array(X, "X", ndim=2, shape=(None, self.n_features_in_))
-        return X - self.mean_
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _finite_output(X - self.mean_, X)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """``X + mean_``."""
@@ -262,19 +336,20 @@ class Standardize(_Affine):
 
     def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         eps = _check_eps(self.eps)
-        var = np.mean(Xc**2, axis=0)
+        std = _column_std(Xc)
         if eps == 0:
-            constant = _constant_columns(X, np.sqrt(var))
+            constant = _constant_columns(X, std)
             if constant.size:
                 _raise_constant("X", constant, "scaled to unit variance")
-        self.scale_ = np.sqrt(var + eps)
+        self.scale_ = np.hypot(std, np.sqrt(eps))  # √(var + eps), without overflow
         return np.diag(1.0 / self.scale_), np.diag(self.scale_)
 
     def transform(self, X: Any) -> np.ndarray:
         """``(X − mean_) / scale_``."""
         self._check_fitted()
         X = as_float_array(X, "X", ndim=2, shape=(None, self.n_features_in_))
-        return (X - self.mean_) / self.scale_
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _finite_output((X - self.mean_) / self.scale_, X)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """``X · scale_ + mean_``."""
@@ -288,34 +363,45 @@ class _Eigen(_Affine):
 
     _min_rows = 2
 
-    def _eigen(self, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        C = Xc.T @ Xc / Xc.shape[0]
-        lam, U = np.linalg.eigh(C)
-        lam, U = np.maximum(lam[::-1], 0.0), U[:, ::-1]
+    def _eigen(self, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """``(λ_s, U, c)``: eigenvalues of the covariance of ``Xc/c`` (``λ = c² λ_s``), axes."""
+        C, c = _scaled_moment(Xc, False)
+        lam_s, U = np.linalg.eigh(C)
+        lam_s, U = np.maximum(lam_s[::-1], 0.0), U[:, ::-1]
+        with np.errstate(over="ignore"):
+            lam = lam_s * c * c
+        if not np.all(np.isfinite(lam)):
+            largest = float(np.max(np.abs(Xc)))
+            raise _too_large("X", "its variances along the principal axes", largest, "X − mean")
         # A deterministic sign: the largest-magnitude entry of each axis is positive.
         signs = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])])
         U = U * np.where(signs == 0, 1.0, signs)
         self.eigenvalues_ = lam
         self.components_ = U.T.copy()
-        return lam, U
+        return lam_s, U, c
 
-    def _whitening_scales(self, X: np.ndarray, lam: np.ndarray) -> np.ndarray:
-        """``√(λ + eps)``, after checking that no direction has zero variance when ``eps = 0``."""
+    def _whitening_scales(
+        self, X: np.ndarray, Xc: np.ndarray, lam_s: np.ndarray, c: float
+    ) -> np.ndarray:
+        """``√(λ + eps)``, after checking that no direction has zero variance when ``eps = 0``.
+
+        ``λ = c² λ_s``: the eigenvalues come scaled, so that neither overflows.
+        """
         eps = _check_eps(self.eps)
         if eps == 0:
-            constant = _constant_columns(X, X.std(axis=0))
+            constant = _constant_columns(X, _column_std(Xc))
             if constant.size:
                 _raise_constant("X", constant, "whitened")
-            tol = lam[0] * max(X.shape) * np.finfo(np.float64).eps
-            rank = int(np.count_nonzero(lam > tol))
-            if lam[0] <= 0 or rank < lam.size:
+            tol = lam_s[0] * max(X.shape) * np.finfo(np.float64).eps
+            rank = int(np.count_nonzero(lam_s > tol))
+            if lam_s[0] <= 0 or rank < lam_s.size:
                 raise ValueError(
-                    f"X's covariance is singular (rank {rank} < {lam.size} columns: some columns "
+                    f"X's covariance is singular (rank {rank} < {lam_s.size} columns: some columns "
                     f"are linear combinations of others, or there are too few rows, "
                     f"{X.shape[0]}); it cannot be whitened. Pass eps > 0 (e.g. eps=1e-8) to "
                     "regularize explicitly"
                 )
-        return np.sqrt(lam + eps)
+        return np.hypot(np.sqrt(lam_s) * c, np.sqrt(eps))
 
 
 class PCADecorrelate(_Eigen):
@@ -337,7 +423,7 @@ class PCADecorrelate(_Eigen):
     """
 
     def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        _, U = self._eigen(Xc)
+        _, U, _ = self._eigen(Xc)
         return U, U.T.copy()
 
 
@@ -366,8 +452,8 @@ class PCAWhiten(_Eigen):
         self.eps = eps
 
     def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lam, U = self._eigen(Xc)
-        s = self._whitening_scales(X, lam)
+        lam_s, U, c = self._eigen(Xc)
+        s = self._whitening_scales(X, Xc, lam_s, c)
         return U / s, s[:, None] * U.T
 
 
@@ -397,8 +483,8 @@ class ZCAWhiten(_Eigen):
         self.eps = eps
 
     def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lam, U = self._eigen(Xc)
-        s = self._whitening_scales(X, lam)
+        lam_s, U, c = self._eigen(Xc)
+        s = self._whitening_scales(X, Xc, lam_s, c)
         W = (U / s) @ U.T
         W_inv = (U * s) @ U.T
         return (W + W.T) / 2.0, (W_inv + W_inv.T) / 2.0
@@ -460,13 +546,14 @@ class Standardizer:
         X = as_float_array(X, name, ndim=2)
         if X.shape[0] < 2:
             raise ValueError(f"{name} must have at least 2 rows to standardize; got {X.shape[0]}")
-        std = X.std(axis=0)
+        mean = _scaled_mean(X)
+        std = _column_std(_centred(X, mean, name))
         constant = _constant_columns(X, std)
         if constant.size:
             _raise_constant(
                 name, constant, "standardized", "use Standardize(eps=1e-8) to regularize"
             )
-        return cls(mean=X.mean(axis=0), scale=std)
+        return cls(mean=mean, scale=std)
 
     @classmethod
     def identity(cls, n_columns: int) -> Standardizer:
@@ -477,7 +564,8 @@ class Standardizer:
     def transform(self, X: Any, name: str = "X") -> np.ndarray:
         """``(X − mean) / scale``."""
         X = as_float_array(X, name, ndim=2, shape=(None, self.mean.size))
-        return (X - self.mean) / self.scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _finite_output((X - self.mean) / self.scale, X, name)
 
     def inverse_transform(self, Y: Any, name: str = "Y") -> np.ndarray:
         """``Y · scale + mean``: back to the original units."""

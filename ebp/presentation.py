@@ -21,7 +21,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ebp._validate import as_float_array, check_choice, check_in_range, check_int, check_positive
+from ebp._validate import (
+    as_float_array,
+    check_choice,
+    check_in_range,
+    check_int,
+    check_positive,
+    real_array,
+)
 
 __all__ = ["ORDERS", "Emphasis", "EmphasisSampler", "emphasis_probabilities", "epoch_order"]
 
@@ -40,9 +47,7 @@ def _check_generator(generator: Any) -> torch.Generator:
 def _check_labels(labels: Any, n: int) -> np.ndarray:
     if labels is None:
         raise ValueError("labels must be given (one class label per pattern) for this order")
-    if isinstance(labels, Tensor):
-        labels = labels.detach().cpu().numpy()
-    arr = np.asarray(labels)
+    arr = real_array(labels, "labels")
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
         raise TypeError(f"labels must be integer class labels; got dtype {arr.dtype}")
     if arr.shape != (n,):

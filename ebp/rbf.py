@@ -144,6 +144,18 @@ class RBFLayer(tnn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """The unit responses ``φ_i(x)``, shape ``(..., n_units)``, for inputs ``(..., n_in)``."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x must be a torch.Tensor; got {type(x).__name__}")
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"x must have shape (..., {self.in_features}), one column per input of the RBF "
+                f"layer; got shape {tuple(x.shape)}"
+            )
+        if x.dtype != self.centres.dtype:
+            raise TypeError(
+                f"x must have the layer's dtype {self.centres.dtype}; got {x.dtype} (convert "
+                f"with x.to({self.centres.dtype}))"
+            )
         inv_two_var = 0.5 * torch.exp(-2.0 * self.log_sigma)  # 1 / (2σ²)
         return torch.exp(-self.squared_distances(x) * inv_two_var)
 
@@ -367,7 +379,10 @@ def output_features(model: tnn.Sequential, X: Any) -> np.ndarray:
     """
     model = _check_linear_top(model)
     dtype = model[-1].weight.dtype
-    x = as_tensor(X, "X", ndim=2, dtype=dtype, device=model[-1].weight.device)
+    width = getattr(model[0], "in_features", None)
+    x = as_tensor(X, "X", ndim=2, shape=(None, width), dtype=dtype, device=model[-1].weight.device)
+    if x.shape[0] < 1:
+        raise ValueError(f"X must have at least one row (pattern); got shape {tuple(x.shape)}")
     with torch.no_grad():
         phi = model[:-1](x).double().cpu().numpy()
     return np.column_stack([phi, np.ones(phi.shape[0])])

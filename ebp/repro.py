@@ -33,6 +33,10 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> np.random.Gener
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     seed = int(seed)
+    if not isinstance(deterministic, (bool, np.bool_)):
+        raise TypeError(
+            f"deterministic must be a bool; got {type(deterministic).__name__} {deterministic!r}"
+        )
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 (legacy global state, seeded for third-party code)
     torch.manual_seed(seed)

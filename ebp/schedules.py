@@ -22,12 +22,30 @@ from ebp._validate import check_in_range, check_int, check_positive, describe
 __all__ = ["Constant", "FromCallable", "InverseTime", "Schedule", "StepDecay", "as_schedule"]
 
 
+_T_MAX = 2**63 - 1
+"""The largest update count a schedule accepts (an int64, as PyTorch counts steps)."""
+
+
 class Schedule(ABC):
     """A learning rate ``η(t)`` for the 0-based update count ``t``; call it as ``schedule(t)``."""
 
     def __call__(self, t: int) -> float:
-        """The rate of update number ``t`` (0-based), a finite float > 0."""
-        return self.eta_at(check_int(t, "t", min_value=0))
+        """The rate of update number ``t`` (0-based), a finite float > 0.
+
+        Raises
+        ------
+        ValueError
+            If ``t`` is negative or beyond ``2**63 - 1``, or if the rate at ``t`` is not a finite
+            number > 0 (e.g. a decay that underflowed to 0 after very many updates).
+        """
+        t = check_int(t, "t", min_value=0, max_value=_T_MAX)
+        eta = self.eta_at(t)
+        if not (math.isfinite(eta) and eta > 0):
+            raise ValueError(
+                f"t = {t} is beyond this schedule's range: {self!r} gives the rate {eta!r} there, "
+                "not a finite number > 0"
+            )
+        return eta
 
     @abstractmethod
     def eta_at(self, t: int) -> float:

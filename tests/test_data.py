@@ -340,3 +340,46 @@ def test_correlate_gives_the_requested_correlation():
 def test_spoiling_transforms_bad_input(func, args, exc, name):
     with pytest.raises(exc, match=name):
         func(*args)
+
+
+@pytest.mark.parametrize(
+    ("y", "exc", "match"),
+    [
+        ([[0, 1], [1]], ValueError, r"^y must be a rectangular array"),
+        (np.ones(4, dtype=np.longdouble), TypeError, r"^y must be float16"),
+        (np.ones(4, dtype=complex), TypeError, r"^y must be an array of real numbers"),
+        (["a", "b", "c", "d"], TypeError, r"^y must be an array of real numbers"),
+        (np.array([0, 1, 0, 1], dtype=object), TypeError, r"^y must be an array of real numbers"),
+    ],
+)
+def test_redundant_refuses_non_numeric_targets_naming_y(y, exc, match):
+    with pytest.raises(exc, match=match):
+        data.redundant(np.ones((4, 2)), y, 2)
+
+
+@pytest.mark.parametrize(
+    ("y", "exc", "match"),
+    [
+        ([[0, 1], [1]], ValueError, r"^y must be a rectangular array"),
+        (np.array([0, 1], dtype=np.longdouble), TypeError, r"^y must be float16"),
+        (np.array([0, 1], dtype=complex), TypeError, r"^y must be an array of real numbers"),
+    ],
+)
+def test_encode_targets_refuses_ragged_and_odd_dtypes_naming_y(y, exc, match):
+    with pytest.raises(exc, match=match):
+        data.encode_targets(y, 2)
+
+
+def test_helpers_refuse_to_overflow_silently():
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    with pytest.raises(ValueError, match=r"^low and high are too large"):
+        data.quadratic_bowl(10, low=-1e200, high=1e200)
+    with pytest.raises(ValueError, match=r"^X and scales are too large: X · diag\(scales\)"):
+        data.scale_columns(X * 1e10, 1e300)
+    with pytest.raises(ValueError, match=r"^X and c are too large: X \+ c overflows"):
+        data.add_offset(np.abs(X) / np.abs(X).max() * 1e308, 1e308)
+    with pytest.raises(ValueError, match=r"^X and rho are too large"):
+        data.correlate(np.abs(X) / np.abs(X).max() * 1.7e308, 0.9)
+    # large but representable: fine
+    assert np.all(np.isfinite(data.scale_columns(X, 1e300)))
+    assert np.all(np.isfinite(data.quadratic_bowl(10, low=-1e100, high=1e100)[1]))

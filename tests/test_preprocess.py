@@ -275,3 +275,82 @@ def test_lab_standardizer_lives_here():
         preprocess.Standardizer.fit(np.ones((5, 2)), "X_train")
     with pytest.raises(ValueError, match=r"constant column \(index 1\).*Standardize\(eps="):
         preprocess.Standardizer.fit(np.array([[1.0, 2.0], [3.0, 2.0]]))
+
+
+TRANSFORMS = [
+    preprocess.Center,
+    preprocess.Standardize,
+    preprocess.PCADecorrelate,
+    preprocess.PCAWhiten,
+    preprocess.ZCAWhiten,
+]
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-150, 1e150])
+@pytest.mark.parametrize("cls", TRANSFORMS)
+def test_transforms_do_not_depend_on_the_magnitude_of_x(cls, scale):
+    """Statistics are computed on X over a power of two: any finite magnitude works alike.
+
+    ``X * scale`` is rounded, so the comparisons allow relative rounding (1e-9).
+    """
+    X = np.random.default_rng(0).normal(size=(20, 3)) @ np.array(
+        [[1.0, 0.3, 0.0], [0.0, 2.0, 0.5], [0.0, 0.0, 0.5]]
+    )
+    ref, big = cls().fit(X), cls().fit(X * scale)
+    Z_ref, Z = ref.transform(X), big.transform(X * scale)
+    if cls in (preprocess.Center, preprocess.PCADecorrelate):
+        Z_ref = Z_ref * scale  # these keep the units of X
+    np.testing.assert_allclose(Z, Z_ref, rtol=1e-9, atol=1e-9 * np.abs(Z_ref).max())
+    np.testing.assert_allclose(
+        big.inverse_transform(Z), X * scale, rtol=1e-9, atol=1e-9 * scale * np.abs(X).max()
+    )
+
+
+def test_standardize_at_1e200_is_exact_and_pca_says_what_overflows():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    Xb = X * 1e200
+    Z = preprocess.Standardize().fit(Xb).transform(Xb)
+    np.testing.assert_allclose(Z, preprocess.Standardize().fit(X).transform(X), rtol=1e-9)
+    s = preprocess.Standardizer.fit(Xb)
+    np.testing.assert_allclose(s.transform(Xb), Z, rtol=1e-9)
+    # the variances along the principal axes (~1e400) are not float64 numbers
+    for cls in (preprocess.PCADecorrelate, preprocess.PCAWhiten, preprocess.ZCAWhiten):
+        with pytest.raises(ValueError, match=r"^X is too large: its variances .* overflow"):
+            cls().fit(Xb)
+
+
+def test_covariance_of_huge_inputs_raises_naming_x():
+    Xb = np.random.default_rng(0).normal(size=(10, 2)) * 1e200
+    for kwargs in ({}, {"center": True}, {"bias": True}, {"center": True, "bias": True}):
+        with pytest.raises(ValueError, match=r"^X is too large: its second moments"):
+            preprocess.covariance(Xb, **kwargs)
+        with pytest.raises(ValueError, match=r"^X is too large"):
+            preprocess.covariance_eigenvalues(Xb, **kwargs)
+
+
+def test_condition_number_is_scale_free():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    for center in (False, True):
+        kappa = preprocess.condition_number(X, center=center)
+        for scale in (1e-200, 1e200, 1e300):
+            assert preprocess.condition_number(X * scale, center=center) == pytest.approx(
+                kappa, rel=1e-9
+            )
+    with pytest.raises(ValueError, match=r"^X is too large"):
+        preprocess.condition_number(X * 1e200, bias=True)  # the bias input 1 sets the scale
+
+
+def test_tiny_inputs_are_not_mistaken_for_constant_columns():
+    X = np.random.default_rng(0).normal(size=(10, 2)) * 1e-200
+    for cls in TRANSFORMS:
+        assert np.all(np.isfinite(cls().fit(X).transform(X)))
+    preprocess.Standardizer.fit(X)
+
+
+def test_transform_that_would_overflow_raises_naming_x():
+    t = preprocess.Standardize().fit(np.array([[0.0, 1.0], [1e-300, 2.0], [2e-300, 3.0]]))
+    with pytest.raises(ValueError, match=r"^X is too large: its transformed values overflow"):
+        t.transform(np.array([[1e300, 1.0]]))
+    c = preprocess.Center().fit(np.array([[-1e308], [-1.7e308]]))
+    with pytest.raises(ValueError, match=r"^X is too large"):
+        c.transform(np.array([[1.7e308]]))

@@ -207,3 +207,20 @@ def test_emphasis_probabilities_with_a_subnormal_error_still_sum_to_one():
     p = emphasis_probabilities([1e308, 1e308, 1.0], cap=2.0)
     assert p.sum() == pytest.approx(1.0)
     assert p.max() <= 2.0 / 3 + 1e-15
+
+
+@pytest.mark.parametrize(
+    ("labels", "exc", "match"),
+    [
+        ([[0, 1], [1]], ValueError, r"^labels must be a rectangular array"),
+        (np.array([0, 1], dtype=np.longdouble), TypeError, r"^labels must be float16"),
+        (np.array([0, 1], dtype=complex), TypeError, r"^labels must be an array of real"),
+        (torch.tensor([0, 1]), None, None),
+    ],
+)
+def test_labels_are_validated_naming_labels(labels, exc, match):
+    if exc is None:
+        assert sorted(epoch_order("class_sorted", 2, labels=labels).tolist()) == [0, 1]
+        return
+    with pytest.raises(exc, match=match):
+        epoch_order("class_sorted", 2, labels=labels)

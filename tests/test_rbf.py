@@ -321,3 +321,29 @@ def test_plots(moons, digits):
     with pytest.raises(TypeError, match="result"):
         rbf_plots.plot_units_sweep(moons)
     matplotlib.pyplot.close("all")
+
+
+def test_rbf_layer_checks_its_input():
+    layer = rbf.RBFLayer(np.zeros((3, 2)), 1.0)
+    assert layer(torch.zeros(4, 2)).shape == (4, 3)
+    assert layer(torch.zeros(2)).shape == (3,)  # one pattern
+    assert layer(torch.zeros(5, 4, 2)).shape == (5, 4, 3)  # any leading dimensions
+    with pytest.raises(ValueError, match=r"^x must have shape \(\.\.\., 2\)"):
+        layer(torch.zeros(4, 3))
+    with pytest.raises(TypeError, match=r"^x must have the layer's dtype torch.float32"):
+        layer(torch.zeros(4, 2, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"^x must be a torch.Tensor"):
+        layer(np.zeros((4, 2)))
+
+
+@pytest.mark.parametrize(
+    "fn", [rbf.output_features, rbf.output_hessian, rbf.output_rate, rbf.solve_output_layer]
+)
+def test_output_layer_helpers_check_x_against_the_model(fn):
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    model = rbf.rbf_network(X, 3, 1)
+    args = (np.zeros((10, 1)),) if fn is rbf.solve_output_layer else ()
+    with pytest.raises(ValueError, match=r"^X must have shape \(any, 2\); got shape \(10, 3\)"):
+        fn(model, np.hstack([X, X[:, :1]]), *args)
+    with pytest.raises(ValueError, match=r"^X must have at least one row"):
+        fn(model, X[:0], *args[:1] and (np.zeros((0, 1)),))

@@ -74,3 +74,9 @@ def test_single_threaded_restores_the_thread_counts():
         assert all(pool["num_threads"] == 1 for pool in threadpool_info())
     assert torch.get_num_threads() == before
     assert [pool["num_threads"] for pool in threadpool_info()] == blas_before
+
+
+@pytest.mark.parametrize("flag", ["no", None, 1, 0.0])
+def test_deterministic_must_be_a_bool(flag):
+    with pytest.raises(TypeError, match=r"^deterministic must be a bool"):
+        seed_everything(0, deterministic=flag)

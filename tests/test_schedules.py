@@ -76,3 +76,12 @@ def test_callable_schedule_is_checked_at_every_call():
 def test_all_exported():
     for name in schedules.__all__:
         assert hasattr(schedules, name)
+
+
+def test_a_rate_that_underflows_or_an_absurd_t_is_refused_naming_t():
+    with pytest.raises(ValueError, match=r"^t = 4611686018427387904 is beyond this schedule"):
+        InverseTime(1e-300, 1e-300)(2**62)  # 1e-600 / 2**62 underflows to 0
+    assert StepDecay(0.1, 0.5, 1)(10**5) > 0  # StepDecay clamps at the smallest float
+    with pytest.raises(ValueError, match=r"^t must be <= 9223372036854775807"):
+        InverseTime(0.1, 10.0)(10**400)
+    assert InverseTime(0.1, 10.0)(2**62) > 0

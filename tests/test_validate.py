@@ -330,3 +330,43 @@ def test_from_scratch_rejects():
         nn.from_scratch(torch.nn.Linear(2, 2))
     with pytest.raises(TypeError, match="dtype"):
         nn.from_scratch(scratch.Network.create((2, 1)), dtype=torch.int64)
+
+
+@pytest.mark.parametrize(
+    "ragged", [[[1.0, 2.0], [3.0]], [[1.0], [2.0, 3.0], []], [1.0, [2.0, 3.0]]]
+)
+@pytest.mark.parametrize("convert", [v.real_array, v.as_float_array, v.as_tensor])
+def test_ragged_lists_are_refused_naming_the_argument(convert, ragged):
+    with pytest.raises(ValueError, match=r"^X must be a rectangular array of numbers"):
+        convert(ragged, "X")
+
+
+@pytest.mark.parametrize("convert", [v.real_array, v.as_float_array, v.as_tensor])
+def test_extended_precision_is_refused_naming_the_argument(convert):
+    with pytest.raises(TypeError, match=r"^X must be float16, float32 or float64; got dtype"):
+        convert(np.ones((2, 2), dtype=np.longdouble), "X")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.ones(3, dtype=bool),
+        np.ones(3, dtype=complex),
+        np.array([1, "a"], dtype=object),
+        ["a", "b"],
+        None,
+        "abc",
+        b"abc",
+    ],
+)
+@pytest.mark.parametrize("convert", [v.real_array, v.as_float_array, v.as_tensor])
+def test_non_real_input_is_refused_naming_the_argument(convert, value):
+    with pytest.raises(TypeError, match=r"^X must be"):
+        convert(value, "X")
+
+
+def test_real_array_keeps_integers_and_floats():
+    assert v.real_array([1, 2], "X").dtype.kind == "i"
+    assert v.real_array(np.ones(2, dtype=np.float32), "X").dtype == np.float32
+    assert v.real_array(torch.ones(2, dtype=torch.float64), "X").dtype == np.float64
+    assert v.as_tensor(np.ones((2, 2), dtype=np.float32), "X").dtype == torch.float32
