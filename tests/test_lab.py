@@ -80,8 +80,9 @@ def test_runs_are_deterministic(data: lab.LabData) -> None:
     a = lab.run_config("init", seed=3, data=data, epochs=5)
     b = lab.run_config("init", seed=3, data=data, epochs=5)
     c = lab.run_config("init", seed=4, data=data, epochs=5)
-    np.testing.assert_array_equal(a.val_rmse, b.val_rmse)
-    assert not np.array_equal(a.val_rmse, c.val_rmse)
+    # same seed, same run, to rounding (not bit for bit: BLAS reductions); another seed differs
+    np.testing.assert_allclose(a.val_rmse, b.val_rmse, rtol=1e-10)
+    assert not np.allclose(a.val_rmse, c.val_rmse, rtol=1e-3)
 
 
 def test_rmse_curve_is_in_original_units(data: lab.LabData) -> None:

@@ -187,8 +187,9 @@ def test_emphasis_profile():
 def test_deterministic():
     a = sh.emphasis_comparison(epochs=1, seeds=(0, 1), caps=(4.0,), n_train=50)
     b = sh.emphasis_comparison(epochs=1, seeds=(0, 1), caps=(4.0,), n_train=50)
-    np.testing.assert_array_equal(
-        a.pattern_loss["noisy"]["cap 4"], b.pattern_loss["noisy"]["cap 4"]
+    # same seeds, same run, to rounding (not bit for bit: BLAS reductions)
+    np.testing.assert_allclose(
+        a.pattern_loss["noisy"]["cap 4"], b.pattern_loss["noisy"]["cap 4"], rtol=1e-10
     )
 
 

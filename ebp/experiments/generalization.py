@@ -358,12 +358,17 @@ class Overfitting:
         return int(self.epoch[-1])
 
     def summary(self) -> dict[str, float | int]:
-        """The numbers the chapter quotes, averaged over seeds (test errors in per cent)."""
+        """The numbers the chapter quotes, averaged over seeds (test errors in per cent).
+
+        ``epochs_saved`` is the number of epochs early stopping does not train,
+        ``epochs − stop_epoch``; ``stop_mean`` is the epoch at which it stops.
+        """
         out: dict[str, float | int] = {
             "best_mean": float(self.best_epoch.mean()),
             "best_min": int(self.best_epoch.min()),
             "best_max": int(self.best_epoch.max()),
             "stop_mean": float(self.stop_epoch.mean()),
+            "epochs_saved": float((self.epochs - self.stop_epoch).mean()),
             "epochs": self.epochs,
             "n_seeds": int(self.seeds.size),
             "train_last": float(self.train_loss[:, -1].mean()),

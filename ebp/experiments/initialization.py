@@ -438,6 +438,19 @@ class Symmetry:
     batch_size: int
     constant: float
 
+    def drift_rate(self, init: str) -> float:
+        """Factor per epoch by which ``unit_spread[init]`` grows (geometric mean).
+
+        Taken between the first and the last epoch where the spread is nonzero; 1.0 where it
+        is nonzero at fewer than two epochs (exact copies, as from ``"zeros"``).
+        """
+        spread = self.unit_spread[init]
+        nonzero = np.flatnonzero(spread > 0)
+        if nonzero.size < 2:
+            return 1.0
+        first, last = nonzero[0], nonzero[-1]
+        return float((spread[last] / spread[first]) ** (1.0 / (last - first)))
+
 
 def unit_spread(model: tnn.Module) -> float:
     """``max_j ‖v_j − v_1‖_∞`` over the hidden units of a one-hidden-layer network.

@@ -7,6 +7,9 @@
   asymptotes) with the same outputs, and 0/1 with logistic outputs – over seeds, with a fraction
   of the training labels wrong.  It records the norm of the output weights, how many output
   units are saturated, and how confident the network is where it should not be.
+- :func:`eta_sweep`: the learning rate of each coding, chosen from a small seeded sweep, so
+  that the codings are compared each at its own best rate (the logistic's slope is at most 1/4,
+  so one shared rate would favour the codings with steeper outputs).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from ebp.repro import single_threaded
 
 __all__ = [
     "SETUPS",
+    "EtaSweep",
     "SingleUnitGrowth",
     "TargetSetup",
     "TargetValues",
+    "eta_sweep",
     "relative_slope",
     "single_unit_growth",
     "target_values",
@@ -218,7 +223,9 @@ class TargetValues:
     saturated_true_class
         Name → ``(len(seeds),)``: fraction of misclassified test digits whose *true* class's
         output unit is saturated (confidently rejecting the right answer).
-    threshold, label_noise, eta, batch_size, n_train, n_test
+    eta
+        Name → the learning rate that coding was trained with.
+    threshold, label_noise, batch_size, n_train, n_test
         The settings.
     """
 
@@ -237,7 +244,7 @@ class TargetValues:
     saturated_true_class: dict[str, np.ndarray]
     threshold: float
     label_noise: float
-    eta: float
+    eta: dict[str, float]
     batch_size: int
     n_train: int
     n_test: int
@@ -269,10 +276,148 @@ def _flip_labels(y: np.ndarray, fraction: float, n_classes: int, seed: int) -> t
     return y, idx
 
 
+def _check_setups(
+    names: Sequence[str], setups: Mapping[str, TargetSetup] | None
+) -> tuple[tuple[str, ...], dict[str, TargetSetup]]:
+    setups = dict(SETUPS if setups is None else setups)
+    for key, setup in setups.items():
+        if not isinstance(setup, TargetSetup):
+            raise TypeError(f"setups[{key!r}] must be a TargetSetup; got {type(setup).__name__}")
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence) or not names:
+        raise TypeError("names must be a non-empty sequence of keys of setups")
+    names = tuple(check_choice(n, f"names[{i}]", setups) for i, n in enumerate(names))
+    return names, setups
+
+
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    if isinstance(seeds, (str, bytes)) or len(seeds) == 0:
+        raise ValueError("seeds must be a non-empty sequence of ints")
+    return [check_int(s, f"seeds[{i}]", min_value=0) for i, s in enumerate(seeds)]
+
+
+def _noisy_digits(n_train: int, label_noise: float, data_seed: int) -> tuple:
+    """The standardized split, its training labels with ``label_noise`` of them wrong, and
+    the indices of the wrong ones."""
+    label_noise = check_probability(label_noise, "label_noise")
+    if label_noise >= 1:
+        raise ValueError(f"label_noise must be in [0, 1); got {label_noise}")
+    split = data.digits(n_train=n_train, seed=data_seed, standardize=True)
+    y_noisy, flipped = _flip_labels(split.y_train, label_noise, split.n_classes, data_seed)
+    return split, y_noisy, flipped, label_noise
+
+
 def _weighted_sums(model: torch.nn.Sequential, X: np.ndarray) -> np.ndarray:
     """The output layer's weighted sums (before its activation)."""
     with torch.no_grad():
         return model[:-1](torch.as_tensor(X, dtype=torch.float32)).numpy().astype(np.float64)
+
+
+@dataclass(frozen=True)
+class EtaSweep:
+    """A small learning-rate sweep per target coding, and the rate each coding is given.
+
+    Attributes
+    ----------
+    names
+        The target codings swept.
+    etas
+        The learning rates tried, shape ``(E,)``.
+    seeds
+        Seeds of the initial weights and presentation order (not those of the comparison).
+    epochs
+        Training epochs of every run of the sweep.
+    train_loss
+        Name → ``(E, len(seeds))``: the training loss (squared error on the coding's own
+        targets, wrong labels included) after ``epochs`` epochs; ``inf`` for a run that
+        diverged.
+    best
+        Name → the rate with the lowest seed-mean training loss.
+    """
+
+    names: tuple[str, ...]
+    etas: np.ndarray
+    seeds: np.ndarray
+    epochs: int
+    train_loss: dict[str, np.ndarray]
+    best: dict[str, float]
+
+    def mean_loss(self, name: str) -> np.ndarray:
+        """Seed-mean training loss per rate, shape ``(E,)`` (``inf`` where a run diverged)."""
+        return self.train_loss[name].mean(axis=1)
+
+
+def eta_sweep(
+    *,
+    names: Sequence[str] = tuple(SETUPS),
+    setups: Mapping[str, TargetSetup] | None = None,
+    etas: Sequence[float] = (0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6),
+    hidden: int = 30,
+    n_train: int = 300,
+    label_noise: float = 0.1,
+    batch_size: int = 30,
+    epochs: int = 16,
+    seeds: Sequence[int] = (10, 11, 12),
+    data_seed: int = 0,
+) -> EtaSweep:
+    """Pick each coding's learning rate: the fastest to lower its own training loss.
+
+    Every coding is trained for ``epochs`` epochs at every rate of ``etas``, from every seed
+    (all ``len(etas) · len(seeds)`` networks of a coding at once, by
+    :func:`ebp.many.fit_many`), on the same data as :func:`target_values`.  The chosen rate
+    is the one with the lowest seed-mean training loss at the end; a rate at which any run
+    diverges is never chosen.  The test set is not looked at.  Use seeds other than those of
+    the comparison, so that the rates are not tuned on the very runs they are used for.
+
+    Parameters
+    ----------
+    names, setups, hidden, n_train, label_noise, batch_size, data_seed
+        As in :func:`target_values`.
+    etas
+        Learning rates to try (> 0).
+    epochs
+        Epochs per run (≥ 1).
+    seeds
+        Seeds of the initial weights and the presentation order.
+    """
+    names, setups = _check_setups(names, setups)
+    if isinstance(etas, (str, bytes)) or not isinstance(etas, Sequence) or not etas:
+        raise TypeError("etas must be a non-empty sequence of positive numbers")
+    etas = [check_positive(e, f"etas[{i}]") for i, e in enumerate(etas)]
+    hidden = check_int(hidden, "hidden", min_value=1)
+    epochs = check_int(epochs, "epochs", min_value=1)
+    seeds = _check_seeds(seeds)
+    split, y_noisy, _, _ = _noisy_digits(n_train, label_noise, data_seed)
+    K, n_s = split.n_classes, len(seeds)
+    loss: dict[str, np.ndarray] = {}
+    best: dict[str, float] = {}
+    with single_threaded():
+        for name in names:
+            setup = setups[name]
+            T = data.encode_targets(y_noisy, K, setup.scheme, setup.value)
+            act = setup.output_activation
+            models = [
+                nn.mlp((split.n_features, hidden, K), activation="lecun_tanh",
+                       output_activation=act, seed=s)
+                for _ in etas for s in seeds
+            ]  # fmt: skip
+            run = fit_many(
+                models, split.X_train, T, loss="mse", epochs=epochs, batch_size=batch_size,
+                eta=[e for e in etas for _ in seeds], seed=[s for _ in etas for s in seeds],
+                on_divergence="stop",
+            )  # fmt: skip
+            final = np.array(
+                [h.train_loss[-1] if not h.diverged else math.inf for h in run.histories]
+            )
+            loss[name] = final.reshape(len(etas), n_s)
+            best[name] = float(etas[int(np.argmin(loss[name].mean(axis=1)))])
+    return EtaSweep(
+        names=names,
+        etas=np.asarray(etas, dtype=float),
+        seeds=np.asarray(seeds),
+        epochs=epochs,
+        train_loss=loss,
+        best=best,
+    )
 
 
 def target_values(
@@ -282,7 +427,7 @@ def target_values(
     hidden: int = 30,
     n_train: int = 300,
     label_noise: float = 0.1,
-    eta: float = 0.1,
+    eta: float | Mapping[str, float] = 0.1,
     batch_size: int = 30,
     checkpoints: Sequence[int] = (0, 1, 2, 4, 8, 16, 32, 64, 128),
     threshold: float = 0.1,
@@ -294,8 +439,9 @@ def target_values(
     The hidden units are ``1.7159 tanh(2x/3)``; the inputs are standardized digits; a fraction
     ``label_noise`` of the training labels is replaced by a wrong class (the same patterns for
     every run), standing in for the mislabelled and ambiguous patterns of real data.  All runs
-    share ``eta`` and ``batch_size`` and are trained side by side by
-    :func:`ebp.many.fit_many`, paused at each checkpoint to measure the networks.
+    share ``batch_size``; each coding has its learning rate (one for all, or one per coding,
+    e.g. :attr:`EtaSweep.best`).  The networks of a coding are trained side by side by
+    :func:`ebp.many.fit_many`, paused at each checkpoint to measure them.
 
     Parameters
     ----------
@@ -307,8 +453,10 @@ def target_values(
         Hidden units.
     n_train, label_noise
         Training-set size and the fraction of its labels corrupted, in [0, 1).
-    eta, batch_size
-        Mini-batch SGD settings.
+    eta
+        Learning rate, one for every coding or a mapping with one per name of ``names``.
+    batch_size
+        Patterns per update.
     checkpoints
         Increasing epochs at which the networks are measured, starting at 0.
     threshold
@@ -318,29 +466,23 @@ def target_values(
     data_seed
         Seed of the data split and of the corrupted labels.
     """
-    setups = dict(SETUPS if setups is None else setups)
-    for key, setup in setups.items():
-        if not isinstance(setup, TargetSetup):
-            raise TypeError(f"setups[{key!r}] must be a TargetSetup; got {type(setup).__name__}")
-    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence) or not names:
-        raise TypeError("names must be a non-empty sequence of keys of setups")
-    names = tuple(check_choice(n, f"names[{i}]", setups) for i, n in enumerate(names))
+    names, setups = _check_setups(names, setups)
     hidden = check_int(hidden, "hidden", min_value=1)
-    label_noise = check_probability(label_noise, "label_noise")
-    if label_noise >= 1:
-        raise ValueError(f"label_noise must be in [0, 1); got {label_noise}")
-    eta = check_positive(eta, "eta")
+    if isinstance(eta, Mapping):
+        missing = [n for n in names if n not in eta]
+        if missing:
+            raise ValueError(f"eta has no rate for {missing}")
+        etas = {n: check_positive(eta[n], f"eta[{n!r}]") for n in names}
+    else:
+        etas = dict.fromkeys(names, check_positive(eta, "eta"))
     threshold = check_probability(threshold, "threshold", open_interval=True)
     cps = [check_int(c, f"checkpoints[{i}]", min_value=0) for i, c in enumerate(checkpoints)]
     if not cps or cps[0] != 0 or any(b <= a for a, b in itertools.pairwise(cps)):
         raise ValueError(f"checkpoints must increase strictly from 0; got {list(checkpoints)}")
-    if isinstance(seeds, (str, bytes)) or len(seeds) == 0:
-        raise ValueError("seeds must be a non-empty sequence of ints")
-    seeds = [check_int(s, f"seeds[{i}]", min_value=0) for i, s in enumerate(seeds)]
+    seeds = _check_seeds(seeds)
 
-    split = data.digits(n_train=n_train, seed=data_seed, standardize=True)
+    split, y_noisy, flipped, label_noise = _noisy_digits(n_train, label_noise, data_seed)
     K = split.n_classes
-    y_noisy, flipped = _flip_labels(split.y_train, label_noise, K, data_seed)
     sizes = (split.n_features, hidden, K)
     models, targets = [], []
     for name in names:
@@ -380,7 +522,7 @@ def target_values(
                     split.X_train,
                     targets[i * n_s],
                     loss="mse",
-                    eta=eta,
+                    eta=etas[names[i]],
                     epochs=cps[c] - cps[c - 1],
                     batch_size=batch_size,
                     seed=[1000 * c + s for s in seeds],  # a fresh order for every stretch
@@ -433,7 +575,7 @@ def target_values(
         saturated_true_class=out["sat_true"],
         threshold=threshold,
         label_noise=label_noise,
-        eta=eta,
+        eta=etas,
         batch_size=int(batch_size),
         n_train=split.n_train,
         n_test=split.n_test,

@@ -194,8 +194,13 @@ def plot_symmetry(result: Symmetry) -> Figure:
         st = {k: v for k, v in _style(init).items() if k != "marker"}
         ax_s.plot(result.epoch, result.unit_spread[init], label=_label(init), **st)
         ax_l.plot(result.epoch, result.train_loss[init], **st)
+    notes = []
+    for init in ("zeros", "constant"):
+        if init in result.unit_spread:  # exact copies, or copies up to rounding
+            top = float(result.unit_spread[init].max())
+            notes.append(f"{_label(init)}: " + ("exactly 0" if top == 0 else f"≤ {top:.0e}"))
     ax_s.annotate(
-        "zero and constant starts: exactly 0 at every epoch",
+        "; ".join(notes),
         (0.5 * result.epoch[-1], 0.0),
         xytext=(0, 12),
         textcoords="offset points",

@@ -124,6 +124,7 @@ def target_table_markdown(result: TargetValues) -> str:
         return f"{np.nanmean(v):.1f} ± {sd:.1f}"
 
     rows = [
+        ("learning rate η", lambda n: f"{result.eta[n]:g}"),
         ("output weight norm at the end", lambda n: cell(result.weight_norm[n][:, -1], 1.0)),
         ("saturated output units, training set (%)", lambda n: cell(result.saturated[n][:, -1])),
         ("saturated output units, test set (%)", lambda n: cell(result.saturated_test[n])),
