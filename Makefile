@@ -7,12 +7,12 @@ STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jupyter-book
 BUILD_FLAGS := --path-output . --builder html -W -n --keep-going
 
-.PHONY: book test lint unit book-tests site-tests setup lock clean clean-cache serve
+.PHONY: book test lint unit unit-single-thread book-tests site-tests setup lock clean clean-cache serve
 
 book: $(STAMP)
 	$(JB) build . $(BUILD_FLAGS)
 
-test: lint unit book book-tests site-tests
+test: lint unit unit-single-thread book book-tests site-tests
 
 setup: $(STAMP)
 
@@ -30,6 +30,11 @@ lint: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -m "not book and not site" -n 2
+
+# The same tests with single-threaded BLAS and OpenMP: results must not depend on thread count.
+unit-single-thread: $(STAMP)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+	  $(BIN)/pytest -m "not book and not site" -n 2 -q --no-header -p no:cacheprovider
 
 book-tests: $(STAMP)
 	$(BIN)/pytest -m book -n 2
