@@ -290,3 +290,47 @@ def test_plots_reject_wrong_input(sgd_tiny):
         lr_plots.plot_adaptive(sgd_tiny, sgd_tiny)
     with pytest.raises(TypeError, match="result"):
         lr_plots.plot_clipping(None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercises: the rotated ravine and the adaptive rule's β
+# ---------------------------------------------------------------------------------------------
+
+
+def test_rotated_ravine_is_the_same_quadratic():
+    flat, turned = lr.ravine(50.0), lr.ravine(50.0, angle=math.pi / 4)
+    np.testing.assert_allclose(np.linalg.eigvalsh(turned.hessian), flat.lam, rtol=1e-12)
+    np.testing.assert_allclose(turned.loss(turned.w0), flat.loss(flat.w0), rtol=1e-12)
+    np.testing.assert_allclose(turned.grad(turned.w0), turned.hessian @ turned.w0, rtol=1e-12)
+    # torch.optim on the rotated surface agrees with the NumPy paths
+    for opt, eta in (("sgd", 0.5), ("rmsprop", 0.05), ("adam", 0.1)):
+        a = lr.optimizer_path(turned, opt, eta, n_steps=30)
+        b = lr.closed_form_paths(turned, opt, [eta], n_steps=30)[0]
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    with pytest.raises(TypeError, match="angle"):
+        lr.ravine(50.0, angle=float("nan"))
+
+
+def test_rotation_hurts_rmsprop_only():
+    """Exercise lr-ex-rotate: GD and momentum are invariant under the rotation (start rotated
+    too); RMSProp, fastest on the axis-aligned ravine, becomes slower than plain GD."""
+    flat = lr.ravine_comparison(kappa=50)
+    turned = lr.ravine_comparison(kappa=50, angle=math.pi / 4)
+    for name in ("gd", "momentum"):
+        assert abs(turned.steps[name] - flat.steps[name]) <= 1
+    assert flat.steps["rmsprop"] == min(flat.steps.values())
+    assert turned.steps["rmsprop"] > max(5 * flat.steps["rmsprop"], turned.steps["gd"])
+    assert abs(turned.steps["adam"] - flat.steps["adam"]) <= 0.1 * flat.steps["adam"]
+
+
+def test_beta_sweep_scales_the_rate():
+    """Exercise lr-ex-beta on a tiny network: a larger β drives η higher."""
+    bs = lr.beta_sweep((0.03, 0.3), eta0=0.01, seeds=(0, 1), setup=TINY)
+    assert bs.peak_eta.shape == bs.final_loss.shape == bs.diverged.shape == (2, 2)
+    assert np.all(bs.peak_eta >= 0.01)
+    assert np.all(bs.peak_eta[1] > 2 * bs.peak_eta[0])
+    assert np.all(np.isnan(bs.final_loss[bs.diverged]))
+    with pytest.raises(ValueError, match="betas"):
+        lr.beta_sweep((), setup=TINY)
+    with pytest.raises(TypeError, match="setup"):
+        lr.beta_sweep(setup="digits")

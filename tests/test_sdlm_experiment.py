@@ -28,9 +28,23 @@ def test_r9_rates_are_eps_over_curvature_plus_mu(linear_unit):
     np.testing.assert_allclose(lu.rates, expected, rtol=1e-12)
 
 
-def test_r9_rate_ratio_within_the_rounding_of_the_papers_rates(linear_unit):
-    # paper: η0 : η1 = 0.12 : 0.03 ≈ 4, printed to one significant digit of η1
-    assert 0.115 / 0.035 <= linear_unit.rate_ratio <= 0.125 / 0.025
+def test_paper_ratio_windows():
+    """The ratios the printed rates allow: 0.115/0.035 .. 0.125/0.025 (Fig 22) and
+    0.755/0.185 .. 0.765/0.175 (Fig 23)."""
+    np.testing.assert_allclose(sd.paper_ratio_window("fig22"), (0.115 / 0.035, 0.125 / 0.025))
+    np.testing.assert_allclose(sd.paper_ratio_window("fig23"), (0.755 / 0.185, 0.765 / 0.175))
+    with pytest.raises(ValueError, match="figure"):
+        sd.paper_ratio_window("fig24")
+
+
+def test_r9_rate_ratio_inside_fig22_rounding_but_below_fig23(linear_unit):
+    """The chapter's statement, honestly: our η0 : η1 (3.33) lies in Fig 22's wide rounding
+    window (0.12/0.03, one significant digit of η1) but below Fig 23's narrow one (0.76/0.18);
+    the paper's ratio, shared by both figures, lies in Fig 23's window, so ours is lower."""
+    lo22, hi22 = sd.paper_ratio_window("fig22")
+    lo23, _ = sd.paper_ratio_window("fig23")
+    assert lo22 <= linear_unit.rate_ratio <= hi22
+    assert linear_unit.rate_ratio < lo23
     # the w2 and bias rates agree with the paper's printed digits (ε was read off the bias)
     for i, paper in enumerate(sd.PAPER_RATES.values()):
         assert linear_unit.rates[i, 1] == pytest.approx(paper[1], rel=0.1)

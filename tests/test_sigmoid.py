@@ -174,3 +174,33 @@ def test_plots_curves_and_table(const):
     assert table.count("\n") == 3
     with pytest.raises(TypeError, match="curves"):
         sig_plots.plot_sigmoid_curves(None, const)
+
+
+def test_activation_race_sweep_at_the_chapter_size():
+    """The chapter's panel (b): at equal rates up to the symmetric units' best rates the
+    logistic network ends far behind (several times the loss); at the largest rate the
+    symmetric units fail (loss near or above ln 10, a uniform guess) and the logistic is ahead."""
+    race = sig.activation_race()
+    final = {name: race.final_loss(name) for name in race.names}
+    sym = np.fmin(final["tanh"], final["lecun_tanh"])
+    small = race.etas <= max(race.best_eta("tanh"), race.best_eta("lecun_tanh"))
+    assert np.all(final["logistic"][small] > 5 * sym[small])
+    assert final["logistic"][-1] < sym[-1]
+    assert sym[-1] > 0.9 * math.log(10)
+    assert race.best_eta("logistic") > race.best_eta("tanh")  # "needs a rate several times larger"
+
+
+def test_variance_map_settles_below_one():
+    """Exercise: v ← E f(√v y)² from v = 1 falls (0.75, 0.62, 0.55, …) to a fixed point
+    v* ≈ 0.38, not 0 (f′(0)² > 1) and not 1."""
+    m = sig.variance_map(layers=40, n_mc=200_000, seed=0)
+    const_var = sig.unit_statistics("lecun_tanh").var
+    assert m.variance[0] == pytest.approx(const_var, rel=0.01)
+    assert np.all(np.diff(m.variance) < 0)  # falls monotonically towards v*
+    assert 0.3 < m.fixed_point < 0.45
+    assert m.variance[-1] == pytest.approx(m.fixed_point, rel=1e-3)
+    assert m.slope_at_0**2 > 1
+    assert 1 < m.settled(0.01) < 40
+    np.testing.assert_allclose(m.std, np.sqrt(m.variance))
+    with pytest.raises(ValueError, match="name"):
+        sig.variance_map("logistic")

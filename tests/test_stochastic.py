@@ -286,3 +286,39 @@ def test_annealing_validates():
         st.annealing(record_every=30)
     with pytest.raises(ValueError, match="eta0"):
         st.annealing(eta0=0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The limit of batch learning: the bias input (exercise on the best rate)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_bias_input_sets_the_batch_limit():
+    """With the bias input the largest eigenvalue is the bias's, 1 (centred inputs), so the
+    limit 2/λ_max is 2, below 2/(λ_w,max + λ_min) of the weights alone; the exercise's 2.3
+    diverges (rounding errors in the bias grow by |1 − η| per update), 1.6 converges."""
+    X = data.two_gaussians(100).X
+    lam, lam_w = st.hessian_eigenvalues(X), st.hessian_eigenvalues(X, bias=False)
+    np.testing.assert_allclose(lam, [0.036, 0.836, 1.0], atol=1e-12)  # exact sample moments
+    np.testing.assert_allclose(lam_w, lam[:2], atol=1e-12)
+    eta = 2.3
+    assert 2 / lam[-1] < 2 / (lam_w[-1] + lam_w[0]) and 2 / lam[-1] < eta
+    over = st.batch_limit(eta, seeds=range(5))
+    assert over.lambda_max == pytest.approx(1.0) and over.eta_max == pytest.approx(2.0)
+    assert over.diverged.all() and np.all(over.step > 0)
+    assert np.all(np.abs(over.final_bias) > 1.0)  # the bias, not the weights, blew up
+    e_star = st.best_loss(X, data.two_gaussians(100).y)
+    assert np.all(over.final_loss > 1e3 * e_star)
+    under = st.batch_limit(1.6, seeds=range(5))
+    assert not under.diverged.any()
+    np.testing.assert_allclose(under.final_loss, e_star, rtol=1e-9)
+    assert np.all(np.abs(under.final_bias) < 1e-12)
+
+
+def test_batch_limit_validates():
+    with pytest.raises(ValueError, match="eta"):
+        st.batch_limit(0.0)
+    with pytest.raises(ValueError, match="seeds"):
+        st.batch_limit(1.0, seeds=[])
+    with pytest.raises(ValueError, match="updates"):
+        st.batch_limit(1.0, updates=0)

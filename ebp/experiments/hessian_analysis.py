@@ -13,6 +13,10 @@ short while with the squared error on ±1 targets, on a few hundred of scikit-le
   after training, for several set-ups (input offsets, hidden sigmoids, raw pixels), with the
   layers that the top eigenvector lives in.
 - :func:`lambda_max_during_training`: ``λ_max`` at snapshots taken during training.
+- :func:`per_layer_training`: one learning rate per layer, inversely proportional to the
+  layer's mean second derivative, against the single rate.
+- :func:`slq_convergence`: how many Lanczos steps stochastic Lanczos quadrature needs for the
+  top eigenvalue and for the bulk of the density.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from torch import nn as tnn
 
 from ebp import data, hessian
 from ebp import nn as ebp_nn
+from ebp import optim as ebp_optim
 from ebp._validate import (
     check_choice,
     check_in_range,
@@ -44,6 +49,8 @@ __all__ = [
     "CurvatureComparison",
     "HessianSetup",
     "HessianSpectrum",
+    "PerLayerTraining",
+    "SLQConvergence",
     "TopEigenvalueTrajectory",
     "TrainingSettings",
     "curvature_comparison",
@@ -52,6 +59,8 @@ __all__ = [
     "lambda_max_during_training",
     "layer_of_parameters",
     "offset_setups",
+    "per_layer_training",
+    "slq_convergence",
     "train_networks",
 ]
 
@@ -635,4 +644,196 @@ def lambda_max_during_training(
         lambda_max=lam,
         train_loss=loss,
         eta=float(settings.eta),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Stochastic Lanczos quadrature: steps needed
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SLQConvergence:
+    """Stochastic Lanczos quadrature of one trained network's Hessian with several step counts.
+
+    Attributes
+    ----------
+    steps
+        ``(S,)`` Lanczos steps per probe.
+    lambda_1
+        The largest eigenvalue of the dense Hessian.
+    top_node
+        ``(S,)`` the largest quadrature node (Ritz value) over the probes.
+    density_l1
+        ``(S,)`` ``L¹`` distance between the SLQ density and the exact eigenvalues smoothed
+        with the same Gaussian, on the same grid (0: identical, 2: disjoint).
+    """
+
+    steps: np.ndarray
+    lambda_1: float
+    top_node: np.ndarray
+    density_l1: np.ndarray
+
+    @property
+    def top_error(self) -> np.ndarray:
+        """``(S,)`` relative error ``|top node − λ_1| / λ_1``."""
+        return np.abs(self.top_node - self.lambda_1) / self.lambda_1
+
+    def steps_to(self, rel_tol: float = 0.01) -> int:
+        """The fewest steps of :attr:`steps` whose top node is within ``rel_tol`` of ``λ_1``
+        (``-1``: none)."""
+        rel_tol = check_positive(rel_tol, "rel_tol")
+        ok = np.flatnonzero(self.top_error <= rel_tol)
+        return int(self.steps[ok[0]]) if ok.size else -1
+
+
+def slq_convergence(
+    setup: HessianSetup | None = None,
+    steps: Sequence[int] = (5, 10, 20, 60),
+    *,
+    seed: int = 0,
+    sizes: Sequence[int] = SIZES,
+    settings: TrainingSettings | None = None,
+    n_probes: int = 4,
+    sigma: float | None = None,
+) -> SLQConvergence:
+    """Run :func:`ebp.hessian.slq_density` with each step count on one trained network.
+
+    Parameters
+    ----------
+    setup
+        The network and its inputs; default :class:`HessianSetup` ``()``.
+    steps
+        Lanczos steps per probe, each ≥ 2.
+    seed
+        Seed of the network (training) and of the probes.
+    sizes, settings
+        As for :func:`hessian_spectrum`.
+    n_probes
+        Probes per density.
+    sigma
+        Gaussian width of every density; default that of the most steps (1 % of the spread of
+        its nodes), so that the densities differ only by the steps.
+    """
+    setup = HessianSetup() if setup is None else _check_setup(setup)
+    steps_arr = np.asarray([check_int(m, "steps", min_value=2) for m in steps], dtype=int)
+    if steps_arr.size == 0:
+        raise ValueError("steps must hold at least one step count")
+    seed = check_int(seed, "seed", min_value=0)
+    n_probes = check_int(n_probes, "n_probes", min_value=1)
+    (model,), X, T, _ = train_networks(setup, [seed], sizes=sizes, settings=settings)
+    with single_threaded():
+        op = hessian.HessianOperator(model, "mse", (X, T))
+        eig = np.linalg.eigvalsh(op.dense(chunk_size=64).numpy())
+        if sigma is None:
+            sigma = hessian.slq_density(
+                op, n_probes=n_probes, n_steps=int(steps_arr.max()), seed=seed
+            ).sigma
+        sigma = check_positive(sigma, "sigma")
+        grid = np.linspace(eig[0] - 5 * sigma, eig[-1] + 5 * sigma, 800)
+        exact = _gaussian_density(eig, grid, sigma)
+        top, l1 = [], []
+        for m in steps_arr.tolist():
+            d = hessian.slq_density(
+                op, n_probes=n_probes, n_steps=m, sigma=sigma, grid=grid, seed=seed
+            )
+            top.append(float(np.max(d.nodes)))
+            diff = np.abs(d.density - exact)
+            l1.append(float(np.sum((diff[1:] + diff[:-1]) / 2 * np.diff(grid))))
+    return SLQConvergence(
+        steps=steps_arr,
+        lambda_1=float(eig[-1]),
+        top_node=np.asarray(top),
+        density_l1=np.asarray(l1),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# One learning rate per layer
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PerLayerTraining:
+    """The same networks trained with one rate and with one rate per layer.
+
+    Attributes
+    ----------
+    rates
+        ``(L,)`` the per-layer rates, lowest layer first (the output layer's is the single rate).
+    single_loss, layer_loss
+        ``(K,)`` training loss after the run, single rate and per-layer rates (NaN: diverged).
+    diverged
+        ``(K,)`` whether the per-layer run diverged.
+    lambda_max
+        ``(K,)`` the largest Hessian eigenvalue of the per-layer networks after training (NaN for
+        a diverged run), by Lanczos.
+    """
+
+    rates: np.ndarray
+    single_loss: np.ndarray
+    layer_loss: np.ndarray
+    diverged: np.ndarray
+    lambda_max: np.ndarray
+
+    @property
+    def fastest_limit(self) -> float:
+        """``2/η`` for the largest of the per-layer rates."""
+        return 2.0 / float(self.rates.max())
+
+
+def per_layer_training(
+    spectrum: HessianSpectrum, *, sizes: Sequence[int] = SIZES
+) -> PerLayerTraining:
+    """Retrain ``spectrum``'s networks with ``η_ℓ = η · h̄_L / h̄_ℓ`` per layer.
+
+    ``h̄_ℓ`` is the mean ``|∂²E/∂w²|`` of layer ``ℓ``'s weights
+    (:meth:`HessianSpectrum.layer_means`, exact diagonal, mean over the seeds), ``η`` the
+    single rate of ``spectrum.settings``, which the output layer keeps.  The networks start from
+    the same initial weights and see the same presentation orders as in ``spectrum``.
+
+    Parameters
+    ----------
+    spectrum
+        From :func:`hessian_spectrum`.
+    sizes
+        The layer widths used for ``spectrum``.
+    """
+    if not isinstance(spectrum, HessianSpectrum):
+        raise TypeError(f"spectrum must be a HessianSpectrum; got {describe(spectrum)}")
+    settings, seeds = spectrum.settings, [int(s) for s in spectrum.seeds]
+    if settings.epochs == 0:
+        raise ValueError("spectrum must come from trained networks (settings.epochs > 0)")
+    h = spectrum.layer_means("exact").mean(axis=0)
+    rates = settings.eta * h[-1] / h
+    X, T = digit_problem(spectrum.setup, settings.n_train, settings.data_seed)
+    models = _untrained(spectrum.setup, check_sizes(sizes), seeds)
+    groups = ebp_optim.per_layer_rates(models[0], settings.eta, rule="uniform")
+    for group, rate in zip(groups, rates, strict=True):
+        group["lr"] = float(rate)
+    with single_threaded():
+        hist = fit_many(
+            models,
+            X,
+            T,
+            loss="mse",
+            eta=settings.eta,
+            epochs=settings.epochs,
+            batch_size=settings.batch_size,
+            seed=seeds,
+            param_groups=groups,
+        )
+        diverged = np.array([hh.diverged for hh in hist.histories])
+        lam, loss = np.full(len(seeds), np.nan), np.full(len(seeds), np.nan)
+        for k, model in enumerate(hist.models):
+            if not diverged[k]:
+                op = hessian.HessianOperator(model, "mse", (X, T))
+                loss[k] = op.loss_value()
+                lam[k] = hessian.lanczos_eigs(op, k=1, seed=k, residuals=False).values[0]
+    return PerLayerTraining(
+        rates=rates,
+        single_loss=np.asarray(spectrum.train_loss, dtype=float),
+        layer_loss=loss,
+        diverged=diverged,
+        lambda_max=lam,
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,12 +32,14 @@ from ebp import data, nn, train
 from ebp._validate import check_choice, check_int, check_positive, check_sizes
 from ebp.many import fit_many
 from ebp.optim import PaperAdaptiveRate, per_layer_rates
+from ebp.repro import single_threaded
 from ebp.schedules import Constant, InverseTime, Schedule, StepDecay
 
 __all__ = [
     "MOMENTUM",
     "RAVINE_OPTIMIZERS",
     "VARIANTS",
+    "BetaSweep",
     "ClippingDemo",
     "DigitsSetup",
     "RateSweep",
@@ -45,6 +47,7 @@ __all__ = [
     "RavineComparison",
     "ScheduleComparison",
     "adaptive_constants",
+    "beta_sweep",
     "clipping_demo",
     "closed_form_paths",
     "optimizer_path",
@@ -64,18 +67,37 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Ravine:
-    """``E(w) = ½ (λ₁ w₁² + λ₂ w₂²)``: a long valley along ``w₁`` when ``λ₁ ≪ λ₂``.
+    """``E(w) = ½ (λ₁ z₁² + λ₂ z₂²)`` with ``z = R w``: a long valley along ``z₁`` when
+    ``λ₁ ≪ λ₂``.
+
+    ``R`` rotates by ``−angle``, so that the valley's floor points along ``(cos angle,
+    sin angle)``; with ``angle = 0`` (the default) ``z = w`` and the valley lies along ``w₁``.
 
     Attributes
     ----------
     lam
-        The Hessian's eigenvalues ``(λ₁, λ₂)`` along the axes, shape ``(2,)``.
+        The Hessian's eigenvalues ``(λ₁, λ₂)``, shape ``(2,)``.
     w0
         The starting point, shape ``(2,)``.
+    angle
+        The angle of the valley's floor to the ``w₁`` axis, in radians.
     """
 
     lam: np.ndarray
     w0: np.ndarray
+    angle: float = 0.0
+
+    @property
+    def rotation(self) -> np.ndarray:
+        """``R``, ``(2, 2)``: ``z = R w`` are the coordinates along the eigenvectors."""
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        return np.array([[c, s], [-s, c]])
+
+    @property
+    def hessian(self) -> np.ndarray:
+        """``H = Rᵀ diag(λ) R``, ``(2, 2)``."""
+        R = self.rotation
+        return R.T @ np.diag(self.lam) @ R
 
     @property
     def kappa(self) -> float:
@@ -86,11 +108,15 @@ class Ravine:
         """``E`` at points ``w`` of shape ``(..., 2)``."""
         w = np.asarray(w, dtype=float)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverged path gives inf, not noise
-            return 0.5 * (w**2 * self.lam).sum(axis=-1)
+            z = w if self.angle == 0 else w @ self.rotation.T
+            return 0.5 * (z**2 * self.lam).sum(axis=-1)
 
     def grad(self, w: np.ndarray) -> np.ndarray:
         """``∂E/∂w = H w`` at points ``w`` of shape ``(..., 2)``."""
-        return np.asarray(w, dtype=float) * self.lam
+        w = np.asarray(w, dtype=float)
+        if self.angle == 0:
+            return w * self.lam
+        return w @ self.hessian.T
 
     def gd_rate(self) -> float:
         """The best single rate of plain gradient descent, ``2 / (λ_min + λ_max)``.
@@ -122,7 +148,7 @@ class Ravine:
         return (math.sqrt(k) - 1.0) / (math.sqrt(k) + 1.0)
 
 
-def ravine(kappa: float = 50.0, *, w0: Sequence[float] = (-2.0, 0.6)) -> Ravine:
+def ravine(kappa: float = 50.0, *, w0: Sequence[float] = (-2.0, 0.6), angle: float = 0.0) -> Ravine:
     """The ravine ``E = ½ (w₁²/κ + w₂²)``: curvature 1 across the valley, ``1/κ`` along it.
 
     Parameters
@@ -130,7 +156,11 @@ def ravine(kappa: float = 50.0, *, w0: Sequence[float] = (-2.0, 0.6)) -> Ravine:
     kappa
         Condition number, > 1.
     w0
-        Starting point ``(w₁, w₂)``, not the minimum.
+        Starting point ``(w₁, w₂)`` of the unrotated ravine, not the minimum.
+    angle
+        Rotate the whole picture, valley and starting point, by this angle (radians): the
+        start becomes ``Rᵀ w0``, at the same place relative to the valley, so that a method
+        invariant under rotations takes exactly the same steps.
     """
     kappa = check_positive(kappa, "kappa")
     if kappa <= 1:
@@ -138,7 +168,10 @@ def ravine(kappa: float = 50.0, *, w0: Sequence[float] = (-2.0, 0.6)) -> Ravine:
     start = np.asarray(w0, dtype=float)
     if start.shape != (2,) or not np.all(np.isfinite(start)) or not np.any(start):
         raise ValueError(f"w0 must be two finite numbers, not both 0; got {w0!r}")
-    return Ravine(lam=np.array([1.0 / kappa, 1.0]), w0=start)
+    if not isinstance(angle, (int, float)) or not math.isfinite(angle):
+        raise TypeError(f"angle must be a finite number (radians); got {angle!r}")
+    surface = Ravine(lam=np.array([1.0 / kappa, 1.0]), w0=start, angle=float(angle))
+    return replace(surface, w0=surface.rotation.T @ start) if angle else surface
 
 
 RAVINE_OPTIMIZERS: tuple[str, ...] = ("sgd", "rmsprop", "adam")
@@ -195,12 +228,12 @@ def optimizer_path(
         raise ValueError(f"momentum must be in [0, 1); got {momentum}")
     n_steps = check_int(n_steps, "n_steps", min_value=1)
     w = torch.tensor(surface.w0, dtype=torch.float64, requires_grad=True)
-    lam = torch.tensor(surface.lam, dtype=torch.float64)
+    H = torch.tensor(surface.hessian, dtype=torch.float64)
     opt = _torch_optimizer(optimizer, [w], eta, momentum)
     path = np.full((n_steps + 1, 2), np.nan)
     path[0] = surface.w0
     for t in range(1, n_steps + 1):
-        w.grad = (lam * w).detach()
+        w.grad = (H @ w).detach()
         opt.step()
         point = w.detach().numpy()
         if not np.all(np.isfinite(point)):
@@ -358,6 +391,7 @@ def ravine_comparison(
     kappa: float = 50.0,
     *,
     w0: Sequence[float] = (-2.0, 0.6),
+    angle: float = 0.0,
     tol: float = 1e-6,
     n_steps: int = 250,
     gd_etas: Sequence[float] | None = None,
@@ -372,7 +406,7 @@ def ravine_comparison(
 
     Parameters
     ----------
-    kappa, w0
+    kappa, w0, angle
         The ravine (see :func:`ravine`).
     tol
         Relative loss tolerance in (0, 1): the goal is ``E ≤ tol · E(0)``.
@@ -383,7 +417,7 @@ def ravine_comparison(
     adaptive_etas
         Rates of the RMSProp and Adam sweeps.
     """
-    surface = ravine(kappa, w0=w0)
+    surface = ravine(kappa, w0=w0, angle=angle)
     tol = check_positive(tol, "tol")
     if tol >= 1:
         raise ValueError(f"tol must be in (0, 1); got {tol}")
@@ -499,7 +533,7 @@ VARIANTS: dict[str, str] = {
     "momentum": "SGD + momentum μ = 0.9",
     "rmsprop": "RMSProp",
     "adam": "Adam",
-    "adaptive": "adaptive rate (eqs 17–19)",
+    "adaptive": "adaptive rate (paper's eqs 17–19)",
 }
 """The optimizer variants :func:`rate_sweep` knows, and their labels."""
 
@@ -775,6 +809,95 @@ def adaptive_constants() -> dict[str, float]:
     """The δ, α, β :class:`ebp.optim.PaperAdaptiveRate` uses by default (the paper gives none)."""
     params = inspect.signature(PaperAdaptiveRate.__init__).parameters
     return {k: float(params[k].default) for k in ("delta", "alpha", "beta")}
+
+
+@dataclass(frozen=True)
+class BetaSweep:
+    """The paper's adaptive rate (eqs 17–19) with several values of its constant β.
+
+    Attributes
+    ----------
+    betas
+        ``(B,)`` the values of β.
+    eta0
+        The initial rate η(0) of every run.
+    seeds
+        ``(S,)`` seeds (initial weights and order of presentation).
+    peak_eta
+        ``(B, S)`` the largest η of each run (up to its divergence, if any).
+    final_loss
+        ``(B, S)`` the last recorded training loss (NaN for a run that diverged).
+    diverged
+        ``(B, S)`` whether the run diverged (and was stopped).
+    """
+
+    betas: np.ndarray
+    eta0: float
+    seeds: np.ndarray
+    peak_eta: np.ndarray
+    final_loss: np.ndarray
+    diverged: np.ndarray
+
+
+def beta_sweep(
+    betas: Sequence[float] = (0.03, 0.1, 0.3),
+    *,
+    eta0: float = 0.01,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    setup: DigitsSetup | None = None,
+) -> BetaSweep:
+    """Train the :class:`DigitsSetup` network with :class:`ebp.optim.PaperAdaptiveRate` for
+    every β and seed, one :func:`ebp.train.fit` run each (divergence stops a run).
+
+    Parameters
+    ----------
+    betas
+        Values of β (> 0); δ and α keep their defaults (:func:`adaptive_constants`).
+    eta0
+        The initial rate.
+    seeds
+        At least one seed.
+    setup
+        The network and data; default :class:`DigitsSetup`.
+    """
+    betas_arr = _check_rates(betas, "betas")
+    eta0 = check_positive(eta0, "eta0")
+    seeds = [check_int(s, "seeds", min_value=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    setup = DigitsSetup() if setup is None else setup
+    if not isinstance(setup, DigitsSetup):
+        raise TypeError(f"setup must be a DigitsSetup; got {type(setup).__name__}")
+    split, T = setup.task()
+    shape = (betas_arr.size, len(seeds))
+    peak, final, div = np.zeros(shape), np.full(shape, np.nan), np.zeros(shape, dtype=bool)
+    runs = [(i, j, b, s) for i, b in enumerate(betas_arr.tolist()) for j, s in enumerate(seeds)]
+    with single_threaded():
+        for i, j, b, seed in runs:
+            h = train.fit(
+                setup.model(seed),
+                split.X_train,
+                T,
+                loss="mse",
+                eta=eta0,
+                epochs=setup.epochs,
+                batch_size=setup.batch_size,
+                seed=seed,
+                optimizer=lambda p, b=b: PaperAdaptiveRate(p, beta=b),
+                on_divergence="stop",
+            )
+            peak[i, j] = float(np.nanmax(h.eta)) if h.eta else eta0
+            div[i, j] = h.diverged
+            if not h.diverged:
+                final[i, j] = h.train_loss[-1]
+    return BetaSweep(
+        betas=betas_arr,
+        eta0=eta0,
+        seeds=np.asarray(seeds),
+        peak_eta=peak,
+        final_loss=final,
+        diverged=div,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from torch import nn
 
 from ebp import data
 from ebp import nn as ebp_nn
-from ebp._validate import check_int, check_positive
+from ebp._validate import check_choice, check_int, check_positive
 from ebp.many import fit_many
 from ebp.optim import SDLM
 from ebp.repro import single_threaded
@@ -28,12 +28,14 @@ from ebp.train import fit
 
 __all__ = [
     "PAPER_RATES",
+    "PAPER_RATE_DECIMALS",
     "DigitsRace",
     "LinearUnitSDLM",
     "PresentationCost",
     "db",
     "digits_race",
     "linear_unit_sdlm",
+    "paper_ratio_window",
     "presentations_to_target",
     "time_per_presentation",
 ]
@@ -43,6 +45,29 @@ PAPER_RATES: dict[str, tuple[float, float, float]] = {
     "fig23": (0.76, 0.18, 0.12),
 }
 """The per-weight rates η₀, η₁, η₂ printed with the paper's Figs 22 and 23."""
+
+PAPER_RATE_DECIMALS = 2
+"""Decimal places to which the paper prints the rates of :data:`PAPER_RATES`."""
+
+
+def paper_ratio_window(figure: str) -> tuple[float, float]:
+    """The range of ``η₀ : η₁`` consistent with the rates printed with a figure of the paper.
+
+    Each printed rate stands for any value within half a unit of its last digit
+    (:data:`PAPER_RATE_DECIMALS`), so the ratio lies between ``(η₀ − h)/(η₁ + h)`` and
+    ``(η₀ + h)/(η₁ − h)``, ``h = 0.5 · 10^{-decimals}``: for Fig 22 (0.12/0.03) from 3.29 to 5,
+    for Fig 23 (0.76/0.18) from 4.08 to 4.37.
+
+    Parameters
+    ----------
+    figure
+        ``"fig22"`` or ``"fig23"`` (a key of :data:`PAPER_RATES`).
+    """
+    check_choice(figure, "figure", tuple(PAPER_RATES))
+    eta0, eta1, _ = PAPER_RATES[figure]
+    h = 0.5 * 10.0**-PAPER_RATE_DECIMALS
+    return (eta0 - h) / (eta1 + h), (eta0 + h) / (eta1 - h)
+
 
 WEIGHT_NAMES: tuple[str, str, str] = ("w₁ (input 1)", "w₂ (input 2)", "b (bias)")
 """The linear unit's weights, in the order of :attr:`LinearUnitSDLM.rates`."""

@@ -5,6 +5,8 @@
 - :func:`lecun_tanh_constants`: target R1, the constants of the recommended sigmoid, each
   computed rather than quoted (``f(1)``, ``f′(0)``, the maximum of ``|f″|``, and ``Var f(y)``
   for ``y ~ N(0, 1)`` by quadrature and by Monte Carlo).
+- :func:`variance_map`: the variance of the weighted sums layer after layer,
+  ``v ← E f(√v y)²``, and its fixed point.
 - :func:`unit_statistics`: mean, variance and average slope of ``f(y)``, ``y ~ N(0, 1)``, for
   any of the activations (the "effective gain").
 - :func:`activation_race`: the same small network on digits with logistic, ``tanh`` and
@@ -40,6 +42,7 @@ __all__ = [
     "SigmoidCurves",
     "Twisting",
     "UnitStatistics",
+    "VarianceMap",
     "activation_race",
     "depth_gradients",
     "hidden_moments",
@@ -49,6 +52,7 @@ __all__ = [
     "sigmoid_curves",
     "twisting",
     "unit_statistics",
+    "variance_map",
 ]
 
 SIGMOIDS: tuple[str, ...] = ("logistic", "tanh", "lecun_tanh", "relu")
@@ -285,6 +289,82 @@ def lecun_tanh_constants(*, n_mc: int = 1_000_000, seed: int = 0) -> SigmoidCons
     )
 
 
+@dataclass(frozen=True)
+class VarianceMap:
+    """The variance of the weighted sums, layer after layer, with ``σ_w = m^{-1/2}``.
+
+    Attributes
+    ----------
+    name
+        The activation.
+    variance
+        ``v_1, v_2, …``: ``v_{l+1} = E f(√v_l y)²`` from ``v_0 = 1``, by Monte Carlo with one
+        fixed sample of ``y ~ N(0, 1)``.
+    fixed_point
+        ``v*`` with ``v* = E f(√v* y)²`` for the same sample (a root, by Brent's method).
+    slope_at_0
+        ``f′(0)``: for small ``v`` the map is ``v ↦ f′(0)² v``.
+    """
+
+    name: str
+    variance: np.ndarray
+    fixed_point: float
+    slope_at_0: float
+
+    @property
+    def std(self) -> np.ndarray:
+        """Standard deviations ``√v_l``."""
+        return np.sqrt(self.variance)
+
+    def settled(self, rtol: float = 0.01) -> int:
+        """The first layer ``l`` (1-based) from which ``|v_l − v*| ≤ rtol · v*``."""
+        rtol = check_positive(rtol, "rtol")
+        far = np.flatnonzero(np.abs(self.variance - self.fixed_point) > rtol * self.fixed_point)
+        if far.size and far[-1] == self.variance.size - 1:
+            raise ValueError(f"the map has not settled to rtol={rtol} within {far.size} layers")
+        return int(far[-1] + 2) if far.size else 1
+
+
+def variance_map(
+    name: str = "lecun_tanh", *, layers: int = 40, n_mc: int = 1_000_000, seed: int = 0
+) -> VarianceMap:
+    """Iterate ``v ← E f(√v y)²`` from ``v = 1`` (§4.4/§4.6: does a unit keep unit variance?).
+
+    If a layer's weighted sums have variance ``v``, its outputs ``f(√v y)`` have second moment
+    ``E f(√v y)²`` (mean 0 for a symmetric sigmoid), and with ``σ_w = m^{-1/2}`` (eq 16) that is
+    the variance of the next layer's weighted sums.
+
+    Parameters
+    ----------
+    name
+        A symmetric activation, ``"tanh"`` or ``"lecun_tanh"``.
+    layers
+        Number of layers to iterate.
+    n_mc
+        Monte Carlo draws of ``y`` (one sample for every layer).
+    seed
+        Seed of the sample.
+    """
+    name = check_choice(name, "name", ("tanh", "lecun_tanh"))
+    layers = check_int(layers, "layers", min_value=1)
+    n_mc = check_int(n_mc, "n_mc", min_value=1000)
+    seed = check_int(seed, "seed", min_value=0)
+    act = scratch.get_activation(name)
+    y = np.random.default_rng(seed).standard_normal(n_mc)
+
+    def step(v: float) -> float:
+        return float(np.mean(act.f(np.sqrt(v) * y) ** 2))
+
+    v, out = 1.0, []
+    for _ in range(layers):
+        v = step(v)
+        out.append(v)
+    slope = float(act.df(np.asarray(0.0)))
+    # v* > 0 solves step(v) = v; step(v) > v for small v iff f'(0)² > 1
+    fixed = float(optimize.brentq(lambda u: step(u) - u, 1e-3, 1.0)) if slope > 1 else 0.0
+    return VarianceMap(name=name, variance=np.asarray(out), fixed_point=fixed, slope_at_0=slope)
+
+
 # ---------------------------------------------------------------------------------------------
 # Symmetric vs logistic hidden units
 # ---------------------------------------------------------------------------------------------
@@ -335,6 +415,11 @@ class ActivationRace:
     def best_curves(self, name: str) -> np.ndarray:
         """Training-loss curves ``(len(seeds), epochs + 1)`` at the best learning rate."""
         return self.train_loss[name][self.best_eta_index[name]]
+
+    def final_loss(self, name: str) -> np.ndarray:
+        """Per learning rate, the training loss after the last epoch, mean over the seeds
+        (NaN where a seed diverged): the points of the learning-rate sweep."""
+        return self.train_loss[name][..., -1].mean(axis=1)
 
     def epochs_to(self, name: str, level: float) -> np.ndarray:
         """Per seed, the first epoch at the best rate where the loss is ≤ ``level`` (NaN: never)."""

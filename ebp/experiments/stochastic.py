@@ -51,16 +51,19 @@ __all__ = [
     "RULES",
     "TARGET_FACTORS",
     "Annealing",
+    "BatchLimit",
     "BatchSizes",
     "Ladder",
     "Redundancy",
     "Sweep",
     "UpdateRate",
     "annealing",
+    "batch_limit",
     "batch_sizes",
     "best_loss",
     "budget_epochs",
     "gradient_noise",
+    "hessian_eigenvalues",
     "linear_unit",
     "minimizer",
     "online_limit",
@@ -114,6 +117,22 @@ def best_loss(X: np.ndarray, y: np.ndarray) -> float:
     A = np.column_stack([X, np.ones(X.shape[0])])
     w, *_ = np.linalg.lstsq(A, y, rcond=None)
     return float(0.5 * np.mean(np.sum((A @ w - y) ** 2, axis=1)))
+
+
+def hessian_eigenvalues(X: np.ndarray, *, bias: bool = True) -> np.ndarray:
+    """Eigenvalues, ascending, of the linear unit's Hessian ``(1/P) Σ_p x_p x_pᵀ`` (eq 29).
+
+    Parameters
+    ----------
+    X
+        Inputs ``(P, n)``.
+    bias
+        Append the bias input, a constant 1, to every ``x_p`` (the unit of this chapter has a
+        bias); ``False`` for the weights alone.
+    """
+    X = as_float_array(X, "X", ndim=2)
+    A = np.column_stack([X, np.ones(X.shape[0])]) if bias else X
+    return np.linalg.eigvalsh(A.T @ A / A.shape[0])
 
 
 def budget_epochs(n_patterns: int, batch_size: int) -> int:
@@ -410,6 +429,108 @@ def sweep(
         diverged=np.array([h.diverged for h in histories]).reshape(etas.size, seeds.size),
         rule=rule,
     )
+
+
+@dataclass(frozen=True)
+class BatchLimit:
+    """Full-batch learning of the linear unit at one rate, one run per seed.
+
+    Attributes
+    ----------
+    eta
+        The learning rate.
+    eigenvalues
+        Eigenvalues of the Hessian with the bias input, ascending (:func:`hessian_eigenvalues`).
+    diverged
+        Per seed, whether the run diverged (:func:`ebp.many.fit_many` stops it).
+    step
+        Per seed, the update after which the divergence was seen (``-1``: none).
+    final_loss
+        Per seed, the last recorded training loss.
+    final_bias
+        Per seed, the bias at the end of the run (or when it was stopped).
+    updates
+        The number of updates each run was given.
+    """
+
+    eta: float
+    eigenvalues: np.ndarray
+    diverged: np.ndarray
+    step: np.ndarray
+    final_loss: np.ndarray
+    final_bias: np.ndarray
+    updates: int
+
+    @property
+    def lambda_max(self) -> float:
+        """The largest eigenvalue of the Hessian (with the bias input)."""
+        return float(self.eigenvalues[-1])
+
+    @property
+    def eta_max(self) -> float:
+        """``2/λ_max``, the largest rate at which batch learning converges (eq 38)."""
+        return 2.0 / self.lambda_max
+
+
+def batch_limit(
+    eta: float,
+    *,
+    n: int = 100,
+    data_seed: int = 0,
+    seeds: Sequence[int] = range(5),
+    updates: int = 1000,
+) -> BatchLimit:
+    """Full-batch learning of the linear unit at rate ``eta`` on the two-Gaussian patterns.
+
+    Every run starts as those of :func:`redundancy` do (eq 16 for the weights, bias 0).  On
+    this data set the inputs are exactly centred, so the bias is decoupled from the weights: its
+    eigenvalue of the Hessian is exactly 1, and its gradient is zero at the start up to
+    rounding.  Above ``2/λ_max`` the rounding errors in the bias grow by ``|1 − η|`` per
+    update until the run diverges.
+
+    Parameters
+    ----------
+    eta
+        The learning rate, > 0.
+    n, data_seed
+        The data, :func:`ebp.data.two_gaussians` ``(n, seed=data_seed)``.
+    seeds
+        Seeds of the initial weights.
+    updates
+        Updates (epochs) per run.
+    """
+    eta = check_positive(eta, "eta")
+    updates = check_int(updates, "updates", min_value=1)
+    seeds = [check_int(s, "seeds", min_value=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    ds = data.two_gaussians(n, seed=data_seed)
+    with single_threaded():
+        histories, models = _train(
+            [linear_unit(s) for s in seeds],
+            ds.X,
+            ds.y,
+            eta=[eta] * len(seeds),
+            epochs=updates,
+            batch_size=ds.n_patterns,
+            seeds=seeds,
+            record_every=None,
+        )
+    return BatchLimit(
+        eta=eta,
+        eigenvalues=hessian_eigenvalues(ds.X),
+        diverged=np.array([h.diverged for h in histories]),
+        step=np.array([-1 if h.step is None else h.step for h in histories]),
+        final_loss=np.array([h.train_loss[-1] for h in histories]),
+        final_bias=np.array([_bias(m) for m in models]),
+        updates=updates,
+    )
+
+
+def _bias(model: torch.nn.Module) -> float:
+    """The bias of the linear unit (its only one-element parameter)."""
+    (b,) = [p for p in model.parameters() if p.numel() == 1]
+    return float(b.detach())
 
 
 # ---------------------------------------------------------------------------------------------
