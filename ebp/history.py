@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ebp._validate import describe
+
 
 class DivergenceError(FloatingPointError):
     """Training diverged: the loss (or the weights) became NaN/Inf, or the loss grew far beyond
@@ -126,6 +128,11 @@ def blowup_factor(loss: str | None = "mse") -> float:
         A loss name of :data:`ebp.losses.LOSSES` (or of :mod:`ebp.scratch`), or ``None`` for a
         callable loss.
     """
+    if loss is not None and not isinstance(loss, str):  # (a list would be unhashable below)
+        raise TypeError(
+            f"loss must be a loss name (a string) or None (a callable loss); got "
+            f"{type(loss).__name__} {describe(loss)}"
+        )
     if loss not in LOSS_DEGREE:
         raise ValueError(
             f"loss must be one of {sorted(k for k in LOSS_DEGREE if k)} or None (a callable "

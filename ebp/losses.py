@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ebp._validate import as_tensor, check_choice, real_array
+from ebp._validate import as_tensor, check_choice, describe, real_array
 
 __all__ = [
     "LOSSES",
@@ -79,12 +79,49 @@ def _same_shape(output: Tensor, target: Tensor, what: str) -> None:
         )
 
 
+def _check_loss_args(output: Any, target: Any, what: str) -> None:
+    """The one check of every named loss: ``output`` (called ``what``) and ``target`` are
+    tensors of real numbers (floating or integer; not bool, not complex), else ``TypeError``
+    naming the argument.  Dtype and type tests only: no host sync, so it is free in a
+    training loop."""
+    for value, name in ((output, what), (target, "target")):
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"{name} must be a torch.Tensor of real numbers; got {type(value).__name__} "
+                f"{describe(value)} (convert with torch.as_tensor, or use ebp.losses.as_targets)"
+            )
+        if value.dtype == torch.bool or value.is_complex():
+            raise TypeError(f"{name} must be a tensor of real numbers; got dtype {value.dtype}")
+
+
+def _check_labels(logits: Tensor, target: Tensor) -> None:
+    """Integer ``target`` of cross-entropy: class labels of shape ``(P,)`` in ``[0, K − 1]``."""
+    P = logits.shape[0] if logits.ndim else None
+    if logits.ndim != 2 or target.shape != (P,):
+        raise ValueError(
+            f"target given as integer class labels must have shape ({P},), one label per row of "
+            f"the logits {tuple(logits.shape)}; got shape {tuple(target.shape)} (probability "
+            "rows must be floating)"
+        )
+    K = logits.shape[1]
+    if P:
+        lo, hi = torch.aminmax(target)  # one reduction (a host sync on a GPU)
+        lo, hi = int(lo), int(hi)
+        if lo < 0 or hi >= K:
+            raise ValueError(
+                f"target class labels must lie in [0, {K - 1}] (the logits have {K} columns); "
+                f"got values in [{lo}, {hi}]"
+            )
+
+
 def mse_loss(output: Tensor, target: Tensor) -> Tensor:
     """``E = (1/P) Σ_p ½ ‖d^p − o^p‖²`` (paper §2 and eq 28, with its ½).
 
     ``K/2`` times ``torch.nn.MSELoss()`` for ``K`` outputs.  ``target`` must have the shape of
     ``output`` (a ``(P,)`` target against a ``(P, 1)`` output is refused, never broadcast).
+    Both must be tensors of real numbers (``TypeError`` naming the argument otherwise).
     """
+    _check_loss_args(output, target, "output")
     _same_shape(output, target, "output")
     diff = output - target
     return 0.5 * diff.pow(2).sum() / output.shape[0]
@@ -93,16 +130,20 @@ def mse_loss(output: Tensor, target: Tensor) -> Tensor:
 def cross_entropy_loss(logits: Tensor, target: Tensor) -> Tensor:
     """Softmax cross-entropy ``−(1/P) Σ_p Σ_k d_k log softmax(z)_k`` of logits ``z``.
 
-    ``target`` holds integer labels ``(P,)`` or probability rows of the logits' shape.
+    ``target`` holds integer labels ``(P,)`` in ``[0, K − 1]`` or floating probability rows of
+    the logits' shape (``ValueError``/``TypeError`` naming ``target`` otherwise).
     """
-    if target.dtype == torch.long:
-        return F.cross_entropy(logits, target)
+    _check_loss_args(logits, target, "logits")
+    if not target.is_floating_point():
+        _check_labels(logits, target)
+        return F.cross_entropy(logits, target if target.dtype == torch.long else target.long())
     _same_shape(logits, target, "logits")
     return -(target * F.log_softmax(logits, dim=1)).sum() / logits.shape[0]
 
 
 def bce_loss(logits: Tensor, target: Tensor) -> Tensor:
     """Binary cross-entropy of logistic outputs ``σ(z)``: sum over outputs, mean over patterns."""
+    _check_loss_args(logits, target, "logits")
     _same_shape(logits, target, "logits")
     total = F.binary_cross_entropy_with_logits(logits, target, reduction="sum")
     return total / logits.shape[0]

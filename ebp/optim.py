@@ -29,7 +29,15 @@ from ebp._validate import (
     describe,
 )
 from ebp.history import DivergenceError, nonfinite_weights_message
-from ebp.losses import LOSSES
+from ebp.losses import (
+    LOSSES,
+    as_inputs,
+    as_targets,
+    check_against_output,
+    loss_name,
+    model_dtype_device,
+    model_output,
+)
 
 if TYPE_CHECKING:  # ebp.hessian imports ebp.train, which imports this module
     from ebp.hessian import DiagonalResult, EigenResult, EigenResults
@@ -320,23 +328,33 @@ REFRESH_UNITS: tuple[str, ...] = ("step", "epoch")
 """Units of :class:`SDLM`'s ``refresh_every``."""
 
 
-def _data_pair(data: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(X, y)`` as tensors from a pair or an object with ``.X`` and ``.y``."""
+def _data_pair(
+    data: Any, name: str, model: nn.Module, loss: Any
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(X, y)`` from a pair or an object with ``.X`` and ``.y``, checked as :func:`_xy` checks
+    them, with messages naming ``data[0]``/``data[1]`` (or ``data.X``/``data.y``)."""
     if hasattr(data, "X") and hasattr(data, "y"):
-        X, y = data.X, data.y
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
-        X, y = data
-    else:
-        raise TypeError(f"{name} must be a pair (X, y) or a Dataset; got {describe(data)}")
-    X = X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))
-    y = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
-    if X.ndim < 1 or X.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one pattern; got X of shape {tuple(X.shape)}")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"{name} must have as many targets as patterns; got {y.shape[0]} targets for "
-            f"{X.shape[0]} patterns"
-        )
+        return _xy(data.X, data.y, (f"{name}.X", f"{name}.y"), model, loss)
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return _xy(data[0], data[1], (f"{name}[0]", f"{name}[1]"), model, loss)
+    raise TypeError(f"{name} must be a pair (X, y) or a Dataset; got {describe(data)}")
+
+
+def _xy(
+    X: Any, y: Any, names: tuple[str, str], model: nn.Module, loss: Any
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``X`` and ``y`` as tensors of ``model``'s dtype and device, checked exactly as
+    :func:`ebp.train.fit` checks its ``X`` and ``y`` (:func:`ebp.losses.as_inputs`,
+    :func:`~ebp.losses.as_targets`, :func:`~ebp.losses.check_against_output`): real, finite,
+    rectangular, at least one pattern, one target per pattern, of the model's input width and
+    output shape.  The model is left as it was (its buffers are restored)."""
+    name = loss_name(loss)
+    dtype, device = model_dtype_device(model)
+    X = as_inputs(X, names[0], dtype, device, model=model).detach()
+    y = as_targets(y, names[1], name, X.shape[0], dtype, device).detach()
+    with torch.no_grad():
+        out = model_output(model, X[:1], names[0], keep_buffers=True, shape=tuple(X.shape))
+        check_against_output(out, y, names[1], name)
     return X, y
 
 
@@ -471,7 +489,7 @@ class SDLM(torch.optim.Optimizer):
         if data is not None:
             if model is None:
                 raise ValueError("data needs model: the curvature is that of model's loss")
-            self.data = _data_pair(data, "data")
+            self.data = _data_pair(data, "data", model, loss)
         elif refresh_unit == "epoch":
             raise ValueError("refresh_unit='epoch' needs data (to count an epoch's steps)")
         super().__init__(params, defaults)
@@ -521,7 +539,10 @@ class SDLM(torch.optim.Optimizer):
     ) -> tuple[list[torch.Tensor], DiagonalResult]:
         from ebp.hessian import backprop_diagonal, gauss_newton_diagonal, unflatten_params
 
-        Xt, yt = _data_pair((X, y), "(X, y)")
+        if self.data is not None and X is self.data[0] and y is self.data[1]:
+            Xt, yt = X, y  # checked when given
+        else:
+            Xt, yt = _xy(X, y, ("X", "y"), model, loss)
         if self.subset is not None and self.subset < Xt.shape[0]:
             idx = torch.randperm(Xt.shape[0], generator=self._generator)[: self.subset]
             Xt, yt = Xt[idx.to(Xt.device)], yt[idx.to(yt.device)]

@@ -43,6 +43,7 @@ from ebp._validate import (
     check_int,
     check_positive,
     check_sizes,
+    real_array,
 )
 from ebp.history import DivergenceError, History, check_divergence
 
@@ -190,7 +191,7 @@ def prepare_targets(loss: str, T: Any, n_patterns: int, n_out: int, name: str = 
     a column when ``n_out == 1`` for the other losses.
     """
     check_choice(loss, "loss", LOSSES)
-    raw = T.detach().cpu().numpy() if hasattr(T, "detach") else np.asarray(T)
+    raw = real_array(T, name)  # refuses ragged, str, bool, complex, object, longdouble
     if loss == "softmax_ce" and raw.ndim == 1:
         if raw.dtype.kind not in "iu" and not (
             raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
@@ -209,7 +210,7 @@ def prepare_targets(loss: str, T: Any, n_patterns: int, n_out: int, name: str = 
         onehot = np.zeros((n_patterns, n_out))
         onehot[np.arange(n_patterns), labels] = 1.0
         return onehot
-    arr = as_float_array(T, name)
+    arr = as_float_array(raw, name)
     if arr.ndim == 1 and n_out == 1:
         arr = arr[:, None]
     if arr.shape != (n_patterns, n_out):
@@ -235,11 +236,16 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def _check_output_target(z_out: Any, a_out: Any, T: Any) -> int:
-    """The number of patterns ``P`` after checking that ``z_out``, ``a_out`` and ``T`` are
-    arrays of one shape ``(P, n_out)`` with ``P >= 1`` (shapes are never broadcast: a ``(P,)``
-    target against a ``(P, 1)`` output would silently give a ``(P, P)`` difference)."""
-    shapes = {n: np.shape(v) for n, v in (("z_out", z_out), ("a_out", a_out), ("T", T))}
+def _check_output_target(
+    z_out: Any, a_out: Any, T: Any
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """``(P, z_out, a_out, T)`` after checking that ``z_out``, ``a_out`` and ``T`` are arrays of
+    real numbers of one shape ``(P, n_out)`` with ``P >= 1`` (shapes are never broadcast: a
+    ``(P,)`` target against a ``(P, 1)`` output would silently give a ``(P, P)`` difference).
+    Ragged lists, strings, bool, complex, object and extended-precision arrays are refused
+    naming the argument (:func:`ebp._validate.real_array`); NaN is allowed (the loss says so)."""
+    z_out, a_out, T = (real_array(v, n) for v, n in ((z_out, "z_out"), (a_out, "a_out"), (T, "T")))
+    shapes = {"z_out": z_out.shape, "a_out": a_out.shape, "T": T.shape}
     if len(shapes["z_out"]) != 2:
         raise ValueError(f"z_out must have shape (P, n_out); got shape {shapes['z_out']}")
     if shapes["z_out"][0] < 1:
@@ -253,7 +259,7 @@ def _check_output_target(z_out: Any, a_out: Any, T: Any) -> int:
                 f"{n} must have the shape of z_out {shapes['z_out']}; got shape {shapes[n]} "
                 "(see prepare_targets: shapes are never broadcast)"
             )
-    return shapes["z_out"][0]
+    return shapes["z_out"][0], z_out, a_out, T
 
 
 def loss_value(name: str, z_out: np.ndarray, a_out: np.ndarray, T: np.ndarray) -> float:
@@ -262,7 +268,7 @@ def loss_value(name: str, z_out: np.ndarray, a_out: np.ndarray, T: np.ndarray) -
     ``T`` must already have the shape of the output (see :func:`prepare_targets`); other shapes
     and empty batches are refused (``ValueError``).
     """
-    P = _check_output_target(z_out, a_out, T)
+    P, z_out, a_out, T = _check_output_target(z_out, a_out, T)
     if name == "mse":
         return float(0.5 * np.sum((a_out - T) ** 2) / P)
     if name == "bce":
@@ -283,7 +289,7 @@ def loss_delta(
     ``(σ(z) − d)/P`` and ``(softmax(z) − d)/P`` respectively.
     """
     check_loss_activation(name, output_activation)
-    P = _check_output_target(z_out, a_out, T)
+    P, z_out, a_out, T = _check_output_target(z_out, a_out, T)
     if name == "mse":
         return get_activation(output_activation).df(z_out) * (a_out - T) / P
     if name == "bce":
@@ -571,9 +577,17 @@ class Network:
 
 
 def relative_error(g: np.ndarray, g_hat: np.ndarray, tiny: float = 1e-300) -> float:
-    """``‖g − ĝ‖ / max(‖g‖ + ‖ĝ‖, tiny)``: 0 when equal, 1 when opposite, ≤ 1 always."""
-    g = np.ravel(g)
-    g_hat = np.ravel(g_hat)
+    """``‖g − ĝ‖ / max(‖g‖ + ‖ĝ‖, tiny)``: 0 when equal, 1 when opposite, ≤ 1 always.
+
+    ``g`` and ``g_hat`` are real arrays of one shape, not empty (never broadcast).
+    """
+    g, g_hat = real_array(g, "g"), real_array(g_hat, "g_hat")  # a metric: NaN in, NaN out
+    if g_hat.shape != g.shape or g.size == 0:
+        raise ValueError(
+            f"g_hat must have the shape of g {g.shape}, and they must not be empty; got shape "
+            f"{g_hat.shape}"
+        )
+    g, g_hat = g.ravel(), g_hat.ravel()
     denom = max(float(np.linalg.norm(g) + np.linalg.norm(g_hat)), tiny)
     return float(np.linalg.norm(g - g_hat)) / denom
 

@@ -187,6 +187,14 @@ def test_judge_is_strict() -> None:
     assert bic.judge_error(IndexError("X"), ("X",)) is not None
     assert bic.judge_error(ZeroDivisionError("eta"), ("eta",)) is not None
     assert bic.judge_error(TypeError("bad value"), ("eta",)) is not None
+    # a FloatingPointError saying the result is not finite: clear only where that is the point
+    fpe = FloatingPointError("the product H v is not finite (1 NaN or Inf entries of 2)")
+    assert bic.judge_error(fpe, ("fn",), nonfinite=True) is None
+    assert bic.judge_error(fpe, ("fn",)) is not None
+    assert bic.judge_error(FloatingPointError("fn failed"), ("fn",), nonfinite=True) is not None
+    by_id = {check.id: check for check in bic.CHECKS}
+    assert by_id["power_method on a function whose Hessian products are NaN"].about_nonfinite
+    assert not by_id["train.fit all parameters frozen"].about_nonfinite
 
 
 # ---------------------------------------------------------------------------------------------

@@ -57,6 +57,9 @@ def test_blowup_follows_how_each_loss_grows_with_the_outputs():
         assert blowup_factor(name) == 1e3  # linear in the logits
     with pytest.raises(ValueError, match=r"^loss must be one of"):
         blowup_factor("hinge")
+    for bad in (["mse"], {"mse": 1}, 3):  # a list would be unhashable: a TypeError naming loss
+        with pytest.raises(TypeError, match=r"^loss must be a loss name"):
+            blowup_factor(bad)
 
 
 def test_check_divergence_thresholds():

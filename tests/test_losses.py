@@ -40,6 +40,36 @@ def test_logit_losses_refuse_other_target_shapes(fn):
         fn(logits, torch.full((2,), 0.5, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("fn", [losses.mse_loss, losses.bce_loss, losses.cross_entropy_loss])
+def test_losses_take_real_tensors_only_naming_the_argument(fn):
+    # the one shared check of the named losses: both arguments, by name; complex refused
+    out_name = "output" if fn is losses.mse_loss else "logits"
+    z, d = torch.zeros(4, 2), torch.full((4, 2), 0.5)
+    with pytest.raises(TypeError, match=rf"^{out_name} must be a torch.Tensor"):
+        fn(z.numpy(), d)
+    with pytest.raises(TypeError, match=r"^target must be a torch.Tensor"):
+        fn(z, [[0.5, 0.5]] * 4)
+    with pytest.raises(TypeError, match=r"^target must be a tensor of real numbers"):
+        fn(z, d.to(torch.complex64))
+    with pytest.raises(TypeError, match=rf"^{out_name} must be a tensor of real numbers"):
+        fn(z > 0, d)
+
+
+def test_cross_entropy_integer_labels_are_checked_and_any_integer_dtype_works():
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.0, 1.0, -0.5]], dtype=torch.float64)
+    labels = torch.tensor([0, 2])
+    expected = torch.nn.functional.cross_entropy(logits, labels)
+    assert torch.equal(losses.cross_entropy_loss(logits, labels), expected)
+    assert torch.equal(losses.cross_entropy_loss(logits, labels.int()), expected)
+    with pytest.raises(ValueError, match=r"^target class labels must lie in \[0, 2\]"):
+        losses.cross_entropy_loss(logits, torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match=r"^target class labels must lie in \[0, 2\]"):
+        losses.cross_entropy_loss(logits, torch.tensor([-100, 1]))  # torch's ignore_index
+    # integer one-hot rows are not probability rows: shape (P,) is required
+    with pytest.raises(ValueError, match=r"^target given as integer class labels must have shape"):
+        losses.cross_entropy_loss(logits, torch.tensor([[1, 0, 0], [0, 0, 1]]))
+
+
 def test_pattern_losses_average_to_the_loss():
     out = t([0.5, -1.0], [2.0, 0.0], [1.0, 1.0])
     d = t([0.0, 0.0], [1.0, 0.0], [0.0, 1.0])

@@ -150,6 +150,14 @@ def test_relative_error_definition():
     assert scratch.relative_error(np.zeros(3), np.zeros(3)) == 0.0
     assert scratch.relative_error(np.ones(2), -np.ones(2)) == pytest.approx(1.0)
     assert scratch.relative_error([1.0, 0.0], [1.0, 1e-3]) == pytest.approx(1e-3 / (1 + 1e-3**0))
+    # same-shape matrices are fine (raveled); other shapes never broadcast; NaN in, NaN out
+    M = np.arange(6.0).reshape(2, 3)
+    assert scratch.relative_error(M, M) == 0.0
+    assert math.isnan(scratch.relative_error(np.array([np.nan, 1.0]), np.ones(2)))
+    with pytest.raises(ValueError, match=r"^g_hat must have the shape of g \(3,\)"):
+        scratch.relative_error(np.ones(3), np.ones((3, 1)))
+    with pytest.raises(TypeError, match=r"^g must be an array of real numbers"):
+        scratch.relative_error(np.ones(3, dtype=complex), np.ones(3))
 
 
 # -- activations ------------------------------------------------------------------------------
@@ -351,6 +359,14 @@ def test_loss_value_and_delta_refuse_shapes_that_would_broadcast():
         scratch.loss_value("mse", z, np.zeros((4, 2)), np.ones((4, 1)))
     # ½ (0 - 1)^2 averaged over 4 patterns: exact binary fractions, no rounding
     assert scratch.loss_value("mse", z, z, flat_T[:, None]) == 0.5
+    # T (and z_out, a_out) are converted once, naming the argument; a list still works
+    assert scratch.loss_value("mse", z, z, [[1.0]] * 4) == 0.5
+    with pytest.raises(TypeError, match=r"^T must be an array of real numbers"):
+        scratch.loss_delta("mse", z, z, np.ones((4, 1), dtype=object), "identity")
+    with pytest.raises(TypeError, match=r"^a_out must be an array of real numbers"):
+        scratch.loss_value("mse", z, z.astype(complex), np.ones((4, 1)))
+    with pytest.raises(ValueError, match=r"^T_val must be a rectangular array"):
+        scratch.prepare_targets("mse", [[1.0], []], 2, 1, name="T_val")
 
 
 def test_empty_batches_are_refused_not_0_over_0():

@@ -217,3 +217,24 @@ def test_eta_from_lambda_max_rejects_bad_input():
         eta_from_lambda_max("net", "mse", (X, y))
     with pytest.raises(ValueError, match="λ_max"):
         eta_from_lambda_max(model, lambda o, t: -mse_loss(o, t), (X, y))
+
+
+def test_data_is_checked_as_fit_checks_it():
+    # SDLM's data goes through ebp.losses.as_inputs/as_targets against the model, like fit's
+    X, y = _regression(P=10)
+    model = _net()
+
+    class Dataset:
+        def __init__(self, X, y):
+            self.X, self.y = X, y
+
+    opt = SDLM(model.parameters(), model=model, data=(X.float(), y.numpy()[:, 0]))
+    assert opt.data[0].dtype == torch.float64 and opt.data[1].shape == (10, 1)  # model's dtype
+    with pytest.raises(ValueError, match=r"^data\[0\] must have shape \(P, 2\)"):
+        SDLM(model.parameters(), model=model, data=(X[:, :1], y))
+    with pytest.raises(ValueError, match=r"^data\.X must be finite"):
+        SDLM(model.parameters(), model=model, data=Dataset(X * np.nan, y))
+    with pytest.raises(ValueError, match=r"^data\[1\] must have the shape of the model's output"):
+        SDLM(model.parameters(), model=model, data=(X, torch.cat([y, y], 1)))
+    with pytest.raises(ValueError, match=r"^X must have shape \(P, 2\)"):
+        opt.update_curvature(X=X[:, :1], y=y)
