@@ -236,13 +236,11 @@ def check_finite_parameters(model: nn.Module, name: str = "model") -> None:
 
 
 def check_scalar_loss(value: Any, what: str = "loss") -> Tensor:
-    """Return ``value`` if it is a 0-dimensional tensor (a loss), else raise ``ValueError``."""
+    """Return ``value`` if it is a 0-dimensional tensor (a loss, or any scalar objective), else
+    raise ``ValueError`` saying that ``what`` must return one."""
     if not isinstance(value, Tensor) or value.ndim != 0:
         shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
-        raise ValueError(
-            f"{what} must return a scalar tensor (0-dimensional, the mean over the patterns); "
-            f"got {shape}"
-        )
+        raise ValueError(f"{what} must return a scalar tensor (0-dimensional); got {shape}")
     return value
 
 

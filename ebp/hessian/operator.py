@@ -52,6 +52,7 @@ from ebp.losses import (
     as_inputs,
     as_targets,
     check_against_output,
+    check_scalar_loss,
     get_loss,
     loss_name,
 )
@@ -305,12 +306,6 @@ def _parse_batches(
             check_against_output(out, y, f"{where} y", loss_name)
         batches.append((X, y))
     return batches
-
-
-def _check_scalar(value: Any, what: str) -> None:
-    if not isinstance(value, Tensor) or value.numel() != 1 or value.ndim != 0:
-        shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
-        raise ValueError(f"{what} must return a scalar tensor (0-dimensional); got {shape}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -603,7 +598,7 @@ class HessianOperator(CurvatureOperator):
         self._obj = _Objective(model, loss, data, None, w)
         super().__init__(w.numel(), w.dtype, w.device)
         value = self._obj.term(0)(w)
-        _check_scalar(value, "loss")
+        check_scalar_loss(value, "loss")
         if not bool(torch.isfinite(value)):
             raise ValueError(
                 f"loss must be finite at the model's weights; it is {float(value)} on "
@@ -638,7 +633,7 @@ class HessianOperator(CurvatureOperator):
         self._obj = _Objective(None, None, None, fn, w)
         CurvatureOperator.__init__(self, w.numel(), w.dtype, w.device)
         value = fn(w)
-        _check_scalar(value, "fn")
+        check_scalar_loss(value, "fn")
         if not bool(torch.isfinite(value)):
             raise ValueError(f"fn must return a finite value at w; it returned {float(value)}")
         return self
