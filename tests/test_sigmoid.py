@@ -188,6 +188,34 @@ def test_activation_race_sweep_at_the_chapter_size():
     assert final["logistic"][-1] < sym[-1]
     assert sym[-1] > 0.9 * math.log(10)
     assert race.best_eta("logistic") > race.best_eta("tanh")  # "needs a rate several times larger"
+    split = race.logistic_vs_symmetric()
+    assert split["behind_eta"] < split["ahead_eta"]
+    assert split["behind_lo"] > 5 and split["ahead_log"] < split["ahead_sym"]
+
+
+def _race_with_final_losses(logistic, tanh, lecun_tanh):
+    etas = np.array([0.1, 0.3, 1.0, 3.0])
+    loss = {
+        name: np.asarray(final, dtype=float)[:, None, None] * np.ones((1, 1, 2))
+        for name, final in (("logistic", logistic), ("tanh", tanh), ("lecun_tanh", lecun_tanh))
+    }
+    return sig.ActivationRace(
+        names=tuple(loss), etas=etas, seeds=np.array([0]), epoch=np.array([0.0, 1.0]),
+        train_loss=loss, test_error={n: np.zeros((4, 1)) for n in loss},
+        best_eta_index={n: 0 for n in loss}, sizes=(64, 10), n_train=1, n_test=1, batch_size=1,
+    )  # fmt: skip
+
+
+def test_logistic_vs_symmetric_reports_a_clean_split_and_refuses_any_other():
+    race = _race_with_final_losses([4, 2, 1, 0.5], [1, 0.5, 2, 3], [2, 1, 3, 4])
+    split = race.logistic_vs_symmetric()
+    assert split == pytest.approx(
+        {"behind_eta": 0.3, "behind_lo": 4, "behind_hi": 4, "ahead_eta": 1.0,
+         "ahead_sym": 2, "ahead_log": 1}
+    )  # fmt: skip
+    mixed = _race_with_final_losses([4, 0.1, 3, 0.5], [1, 0.5, 2, 3], [2, 1, 3, 4])
+    with pytest.raises(ValueError, match="not behind at the small rates"):
+        mixed.logistic_vs_symmetric()
 
 
 def test_variance_map_settles_below_one():

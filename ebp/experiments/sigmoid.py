@@ -421,6 +421,36 @@ class ActivationRace:
         (NaN where a seed diverged): the points of the learning-rate sweep."""
         return self.train_loss[name][..., -1].mean(axis=1)
 
+    def logistic_vs_symmetric(self) -> dict[str, float]:
+        """Where, along the rate sweep, the logistic net ends behind the better symmetric net.
+
+        Compares the final losses (:meth:`final_loss`) of ``"logistic"`` with the smaller of
+        ``"tanh"`` and ``"lecun_tanh"`` at each rate.  Returns the largest rate where the
+        logistic net is behind (``behind_eta``) and the range of its loss ratio there
+        (``behind_lo``, ``behind_hi``); the smallest rate where it is ahead (``ahead_eta``),
+        the smallest symmetric loss (``ahead_sym``) and the largest logistic loss
+        (``ahead_log``) from there on.  Raises ``ValueError`` unless the rates split into one
+        run where it is behind followed by one where it is ahead (what the chapter states).
+        """
+        final = {name: self.final_loss(name) for name in ("logistic", "tanh", "lecun_tanh")}
+        sym = np.fmin(final["tanh"], final["lecun_tanh"])
+        behind = final["logistic"] > sym
+        n_behind = int(behind.sum())
+        if not (0 < n_behind < behind.size) or not behind[:n_behind].all():
+            raise ValueError(
+                "the logistic net is not behind at the small rates and ahead at the large ones "
+                f"(behind at rates {self.etas[behind].tolist()})"
+            )
+        lag = final["logistic"][behind] / sym[behind]
+        return {
+            "behind_eta": float(self.etas[behind].max()),
+            "behind_lo": float(lag.min()),
+            "behind_hi": float(lag.max()),
+            "ahead_eta": float(self.etas[~behind].min()),
+            "ahead_sym": float(sym[~behind].min()),
+            "ahead_log": float(final["logistic"][~behind].max()),
+        }
+
     def epochs_to(self, name: str, level: float) -> np.ndarray:
         """Per seed, the first epoch at the best rate where the loss is ≤ ``level`` (NaN: never)."""
         curves = self.best_curves(name)
