@@ -1,8 +1,9 @@
 """ebp: the computations behind *Efficient BackProp, executable*.
 
 Every figure and number in the book is produced by this package.  The modules follow the
-book's data flow: ``data`` -> ``preprocess`` -> ``nn``/``train``/``optim`` ->
-``hessian``/``landscape`` -> ``experiments`` -> ``plots``.
+book's data flow: ``data`` -> ``preprocess`` -> ``nn``/``losses`` -> ``hessian`` -> ``optim`` ->
+``train``/``many`` -> ``experiments`` -> ``plots`` (``tests/test_imports.py`` checks that no
+import goes round in a circle).
 """
 
 from ebp.repro import seed_everything

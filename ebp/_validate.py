@@ -20,6 +20,7 @@ __all__ = [
     "as_float_array",
     "as_tensor",
     "check_choice",
+    "check_float_dtype",
     "check_in_range",
     "check_instance",
     "check_int",
@@ -192,6 +193,15 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
             f"{describe(value)}"
         )
     raise ValueError(f"{name} must be one of {listed}; got {value!r}")
+
+
+def check_float_dtype(dtype: Any, name: str = "dtype") -> torch.dtype:
+    """Return ``dtype`` if it is a floating ``torch.dtype``, else raise ``TypeError``."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(
+            f"{name} must be a floating torch dtype such as torch.float32; got {dtype!r}"
+        )
+    return dtype
 
 
 def check_sizes(sizes: Any, name: str = "sizes", *, min_len: int = 2) -> tuple[int, ...]:

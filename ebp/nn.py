@@ -31,6 +31,7 @@ from torch import nn as tnn
 from ebp import scratch
 from ebp._validate import (
     check_choice,
+    check_float_dtype,
     check_int,
     check_positive,
     check_sizes,
@@ -44,6 +45,7 @@ __all__ = [
     "LayerStats",
     "LeCunTanh",
     "Twisted",
+    "empty_linear",
     "from_scratch",
     "get_activation",
     "init_weights_",
@@ -348,17 +350,18 @@ def init_weights_(
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_dtype(dtype: Any) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(
-            f"dtype must be a floating torch dtype such as torch.float32; got {dtype!r}"
-        )
-    return dtype
+def empty_linear(
+    n_in: int, n_out: int, dtype: torch.dtype = torch.float32, device: Any = None
+) -> tnn.Linear:
+    """An ``nn.Linear(n_in, n_out)`` whose weights are left uninitialized, for the caller to set.
 
-
-def _empty_linear(n_in: int, n_out: int, dtype: torch.dtype, device: Any) -> tnn.Linear:
-    # skip_init builds the layer on the meta device and then allocates it: PyTorch's
-    # reset_parameters (which draws from the global RNG) never runs.
+    PyTorch's ``reset_parameters``, which draws from the global RNG, never runs (the layer is
+    built on the meta device and then allocated), so building a network does not disturb any
+    other random stream; :func:`init_weights_` or an explicit copy must fill it.
+    """
+    n_in = check_int(n_in, "n_in", min_value=1)
+    n_out = check_int(n_out, "n_out", min_value=1)
+    dtype = check_float_dtype(dtype)
     device = torch.device("cpu") if device is None else torch.device(device)
     return torch.nn.utils.skip_init(tnn.Linear, n_in, n_out, dtype=dtype, device=device)
 
@@ -407,11 +410,11 @@ def mlp(
     )
     check_choice(init, "init", INITS)
     seed = check_int(seed, "seed", min_value=0)
-    dtype = _check_dtype(dtype)
+    dtype = check_float_dtype(dtype)
     layers: list[tnn.Module] = []
     L = len(sizes) - 1
     for l, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-        layers.append(_empty_linear(n_in, n_out, dtype, device))
+        layers.append(empty_linear(n_in, n_out, dtype, device))
         if l < L - 1:
             layers.append(hidden())
     if output is not None and output_activation != "identity":
@@ -434,13 +437,13 @@ def from_scratch(
     """
     if not isinstance(network, scratch.Network):
         raise TypeError(f"network must be an ebp.scratch.Network; got {type(network).__name__}")
-    dtype = _check_dtype(dtype)
+    dtype = check_float_dtype(dtype)
     layers: list[tnn.Module] = []
     L = network.n_layers
     for l, (W, b, act) in enumerate(
         zip(network.weights, network.biases, network.activations, strict=True)
     ):
-        layer = _empty_linear(W.shape[1], W.shape[0], dtype, device)
+        layer = empty_linear(W.shape[1], W.shape[0], dtype, device)
         with torch.no_grad():
             layer.weight.copy_(torch.as_tensor(W, dtype=dtype))
             layer.bias.copy_(torch.as_tensor(b, dtype=dtype))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -28,6 +28,18 @@ from ebp._validate import (
     check_positive,
     describe,
 )
+from ebp.hessian import (
+    DiagonalResult,
+    EigenResult,
+    EigenResults,
+    GaussNewtonOperator,
+    HessianOperator,
+    backprop_diagonal,
+    gauss_newton_diagonal,
+    lanczos_eigs,
+    power_method,
+    unflatten_params,
+)
 from ebp.history import DivergenceError, nonfinite_weights_message
 from ebp.losses import (
     LOSSES,
@@ -38,9 +50,6 @@ from ebp.losses import (
     model_dtype_device,
     model_output,
 )
-
-if TYPE_CHECKING:  # ebp.hessian imports ebp.train, which imports this module
-    from ebp.hessian import DiagonalResult, EigenResult, EigenResults
 
 __all__ = [
     "CURVATURES",
@@ -537,8 +546,6 @@ class SDLM(torch.optim.Optimizer):
     def _diagonal_from_model(
         self, model: nn.Module, loss: Any, X: Any, y: Any
     ) -> tuple[list[torch.Tensor], DiagonalResult]:
-        from ebp.hessian import backprop_diagonal, gauss_newton_diagonal, unflatten_params
-
         if self.data is not None and X is self.data[0] and y is self.data[1]:
             Xt, yt = X, y  # checked when given
         else:
@@ -828,13 +835,6 @@ def eta_from_lambda_max(
     ValueError
         If λ_max ≤ 0 (no positive curvature: eq 39 gives no rate) or did not converge.
     """
-    from ebp.hessian import (
-        GaussNewtonOperator,
-        HessianOperator,
-        lanczos_eigs,
-        power_method,
-    )
-
     check_instance(model, nn.Module, "model")
     method = check_choice(method, "method", LAMBDA_METHODS)
     matrix = check_choice(matrix, "matrix", LAMBDA_MATRICES)

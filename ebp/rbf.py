@@ -34,8 +34,15 @@ import torch
 from torch import Tensor
 from torch import nn as tnn
 
-from ebp._validate import as_float_array, as_tensor, check_choice, check_int, check_positive
-from ebp.nn import _check_dtype, _empty_linear, init_weights_
+from ebp._validate import (
+    as_float_array,
+    as_tensor,
+    check_choice,
+    check_float_dtype,
+    check_int,
+    check_positive,
+)
+from ebp.nn import LeCunTanh, empty_linear, init_weights_
 from ebp.repro import single_threaded
 
 __all__ = [
@@ -101,7 +108,7 @@ class RBFLayer(tnn.Module):
     ) -> None:
         super().__init__()
         if dtype is not None:
-            dtype = _check_dtype(dtype)
+            dtype = check_float_dtype(dtype)
         elif not isinstance(centres, Tensor):
             dtype = torch.float32
         c = as_tensor(centres, "centres", ndim=2, dtype=dtype, device=device)
@@ -323,10 +330,8 @@ def rbf_network(
         ``N(0, 1/n_centres)`` (:func:`ebp.nn.init_weights_`, ``"lecun_normal"``) and the biases
         are 0.
     """
-    from ebp.nn import LeCunTanh
-
     n_out = check_int(n_out, "n_out", min_value=1)
-    dtype = _check_dtype(dtype)
+    dtype = check_float_dtype(dtype)
     if output_activation is not None:
         check_choice(output_activation, "output_activation", ("lecun_tanh",))
     centres, widths = kmeans_centres(
@@ -340,7 +345,7 @@ def rbf_network(
         dtype=dtype,
         device=device,
     )
-    out = _empty_linear(layer.n_units, n_out, dtype, device)
+    out = empty_linear(layer.n_units, n_out, dtype, device)
     init_weights_(out, "lecun_normal", generator=torch.Generator().manual_seed(seed))
     layers: list[tnn.Module] = [layer, out]
     if output_activation == "lecun_tanh":

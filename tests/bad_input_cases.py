@@ -1005,6 +1005,9 @@ CASES: list[Case] = [
     c(A, "nn.mlp", "scale", "pos_float", lambda m: enn.mlp((2, 3, 1), scale=m(1.0))),
     c(A, "nn.mlp", "seed", "seed", lambda m: enn.mlp((2, 3, 1), seed=m(0))),
     c(A, "nn.mlp", "dtype", "choice", lambda m: enn.mlp((2, 3, 1), dtype=m(torch.float32))),
+    c(A, "nn.empty_linear", "n_in", "pos_int", lambda m: enn.empty_linear(m(2), 3)),
+    c(A, "nn.empty_linear", "n_out", "pos_int", lambda m: enn.empty_linear(2, m(3))),
+    c(A, "nn.empty_linear", "dtype", "choice", lambda m: enn.empty_linear(2, 3, m(torch.float32))),
     c(
         A,
         "nn.get_activation",
