@@ -40,7 +40,7 @@ from ebp._validate import (
     check_sizes,
     describe,
 )
-from ebp.many import fit_many
+from ebp.many import ManyHistory, fit_many
 from ebp.repro import single_threaded
 
 __all__ = [
@@ -206,19 +206,33 @@ def train_networks(
     if settings.epochs == 0:
         return models, X, T, None
     with single_threaded():
-        hist = fit_many(
-            models,
-            X,
-            T,
-            loss="mse",
-            eta=settings.eta,
-            epochs=settings.epochs,
-            batch_size=settings.batch_size,
-            seed=seeds,
-            on_divergence="raise",
-            snapshots=snapshots,
+        hist = _fit_digits(
+            models, X, T, settings, seeds, on_divergence="raise", snapshots=snapshots
         )
     return hist.models, X, T, hist
+
+
+def _fit_digits(
+    models: list[tnn.Module],
+    X: torch.Tensor,
+    T: torch.Tensor,
+    settings: TrainingSettings,
+    seeds: list[int],
+    **options: object,
+) -> ManyHistory:
+    """``fit_many`` on the digit problem with the chapter's squared error and ``settings``
+    (rate, epochs, mini-batch size); ``options`` are passed on."""
+    return fit_many(
+        models,
+        X,
+        T,
+        loss="mse",
+        eta=settings.eta,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        seed=seeds,
+        **options,
+    )
 
 
 def layer_of_parameters(model: tnn.Module) -> tuple[np.ndarray, np.ndarray]:
@@ -812,17 +826,7 @@ def per_layer_training(
     for group, rate in zip(groups, rates, strict=True):
         group["lr"] = float(rate)
     with single_threaded():
-        hist = fit_many(
-            models,
-            X,
-            T,
-            loss="mse",
-            eta=settings.eta,
-            epochs=settings.epochs,
-            batch_size=settings.batch_size,
-            seed=seeds,
-            param_groups=groups,
-        )
+        hist = _fit_digits(models, X, T, settings, seeds, param_groups=groups)
         diverged = np.array([hh.diverged for hh in hist.histories])
         lam, loss = np.full(len(seeds), np.nan), np.full(len(seeds), np.nan)
         for k, model in enumerate(hist.models):
