@@ -38,6 +38,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.func import vmap
 
 from ebp._validate import as_tensor, check_choice, describe, real_array
 
@@ -184,17 +185,69 @@ def loss_name(loss: str | LossFn) -> str | None:
     return "cross_entropy" if name == "softmax_ce" else name
 
 
-def pattern_losses(fn: LossFn, name: str | None, out: Tensor, y: Tensor) -> Tensor:
-    """Each pattern's own loss ``E^p`` (so that ``E`` is their mean), without gradients."""
+def pattern_losses(
+    fn: LossFn, name: str | None, out: Tensor, y: Tensor, *, stacked: bool = False
+) -> Tensor:
+    """Each pattern's own loss ``E^p`` (so that ``E`` is their mean), without gradients.
+
+    ``out`` is one model's output ``(P, …)``, or with ``stacked=True`` the outputs of ``K``
+    models ``(K, P, …)`` against the shared targets ``y``; the result is ``(P,)`` or ``(K, P)``.
+    """
+    d = 2 if stacked else 1  # the first axis after the patterns
     if name == "mse":
-        return 0.5 * (out - y).pow(2).flatten(1).sum(1)
+        return 0.5 * (out - y).pow(2).flatten(d).sum(d)
     if name == "cross_entropy":
         if y.dtype == torch.long:
+            if stacked:
+                return F.cross_entropy(
+                    out.transpose(1, 2), y.expand(out.shape[0], -1), reduction="none"
+                )
             return F.cross_entropy(out, y, reduction="none")
-        return -(y * F.log_softmax(out, dim=1)).sum(1)
+        return -(y * F.log_softmax(out, dim=d)).sum(d)
     if name == "bce":
-        return F.binary_cross_entropy_with_logits(out, y, reduction="none").flatten(1).sum(1)
+        total = F.binary_cross_entropy_with_logits(out, y.expand_as(out), reduction="none")
+        return total.flatten(d).sum(d)
+    if stacked:
+        return torch.stack([pattern_losses(fn, None, o, y) for o in out])
     return torch.stack([fn(out[i : i + 1], y[i : i + 1]) for i in range(out.shape[0])])
+
+
+def batched_loss(loss: str | LossFn) -> Callable[[Tensor, Tensor, bool], Tensor]:
+    """The loss for ``K`` models at once: ``(outputs, targets, per_model) -> (E_k)_k``.
+
+    ``outputs`` is ``(K, P, …)``, the stacked outputs of the models; ``targets`` is shared,
+    ``(P, …)``, or one per model, ``(K, P, …)``, as ``per_model`` says.  Returns ``(E_k)_k``,
+    shape ``(K,)``, where ``E_k = loss(outputs[k], targets[k])`` with the function of
+    :data:`LOSSES` (equal to rounding).  The named losses are written for the stacked
+    outputs, with the classes of cross-entropy on an inner axis: PyTorch's softmax over a
+    short last axis (10 classes) costs about ten times more than over an outer one.  A callable
+    loss is mapped over the models with :func:`torch.func.vmap`.
+    """
+    name = loss_name(loss)
+    fn = get_loss(loss)
+
+    def mapped(out: Tensor, t: Tensor, per_model: bool) -> Tensor:
+        return vmap(fn, in_dims=(0, 0 if per_model else None))(out, t)
+
+    def mse(out: Tensor, t: Tensor, per_model: bool) -> Tensor:
+        return 0.5 * (out - t).pow(2).flatten(1).sum(1) / out.shape[1]
+
+    def cross_entropy(out: Tensor, t: Tensor, per_model: bool) -> Tensor:
+        if out.ndim != 3:  # not (K, P, classes): leave it to the definition
+            return mapped(out, t, per_model)
+        logits = out.transpose(1, 2)  # (K, classes, P)
+        if t.dtype == torch.long:
+            labels = t if per_model else t.expand(out.shape[0], -1)
+            return F.cross_entropy(logits, labels, reduction="none").sum(1) / out.shape[1]
+        log_p = F.log_softmax(logits, dim=1).transpose(1, 2)
+        return -(t * log_p).flatten(1).sum(1) / out.shape[1]
+
+    def bce(out: Tensor, t: Tensor, per_model: bool) -> Tensor:
+        total = F.binary_cross_entropy_with_logits(out, t.expand_as(out), reduction="none")
+        return total.flatten(1).sum(1) / out.shape[1]
+
+    named = {"mse": mse, "cross_entropy": cross_entropy, "bce": bce}
+    return named.get(name, mapped) if name is not None else mapped
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,50 +16,60 @@ learning-rate sweep.
 
 How it works
 ------------
-The ``K`` parameter sets are stacked along a new leading axis
+``fit_many`` and ``fit`` run one engine (:mod:`ebp.engine`): the same loop, presentation
+orders, rates, divergence checks and records, and the same update rules (:mod:`ebp.updates`),
+here with one coefficient per model.  What this module adds is how the ``K`` models compute:
+their parameter sets are stacked along a new leading axis
 (:func:`torch.func.stack_module_state`), and the forward pass of ``models[0]``'s architecture is
 mapped over that axis with :func:`torch.func.vmap` of :func:`torch.func.functional_call`, so any
 ``nn.Module`` works, not only MLPs.  One backward pass of ``Σ_k E_k`` gives every model's own
 gradient ``∂E_k/∂θ_k`` at once: ``E_k`` depends on ``θ_k`` only, so the other terms contribute
-exactly zero.  The optimizers (SGD, RMSprop, Adam and the paper's adaptive rate, eqs 17–19)
-are written out on the stacked tensors, with one rate per model (and parameter group) and each
-model's own state, step for step as ``torch.optim`` and :class:`ebp.optim.PaperAdaptiveRate`
-do it.  Models that share a shuffling seed share one mini-batch of indices; otherwise (and
-with emphasizing) every model gets its own.  With full-batch training the full-set gradient
-measured for the record after an epoch is the gradient the next update needs, so it is
+exactly zero.  Models that share a shuffling seed share one mini-batch of indices; otherwise
+(and with emphasizing) every model gets its own.  With full-batch training the full-set
+gradient measured for the record after an epoch is the gradient the next update needs, so it is
 computed once, not twice as in :func:`ebp.train.fit`.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from ebp._validate import check_choice, check_int, check_positive, describe
-from ebp.history import DivergenceError, History, check_divergence
-from ebp.losses import LossFn, check_scalar_loss, get_loss, loss_name, trainable_parameters
-from ebp.losses import pattern_losses as one_model_pattern_losses
-from ebp.optim import PaperAdaptiveRate
-from ebp.presentation import Emphasis, EmphasisSampler, epoch_order
-from ebp.repro import single_threaded
-from ebp.schedules import Constant, Schedule, as_schedule
-from ebp.train import (
+from ebp.engine import (
     OPTIMIZERS,
-    _check_order,
-    _check_param_groups,
-    _class_labels,
-    _training_data,
+    Data,
+    Models,
+    Rates,
+    check_adaptive,
+    check_momentum,
+    check_options,
+    check_param_groups,
+    make_rule,
+    train_models,
+    training_data,
 )
+from ebp.history import History
+from ebp.losses import (
+    LossFn,
+    batched_loss,
+    check_scalar_loss,
+    get_loss,
+    loss_name,
+    pattern_losses,
+    trainable_parameters,
+)
+from ebp.presentation import Emphasis
+from ebp.repro import single_threaded
+from ebp.schedules import Schedule, as_schedule
+from ebp.updates import Grads, LeafCoefficients
 
 __all__ = ["ManyHistory", "batched_loss", "fit_many"]
 
@@ -256,17 +266,6 @@ def _per_model(
     return [check(value, name)] * K
 
 
-def _check_eta(value: Any, name: str) -> Schedule:
-    return as_schedule(value, name)
-
-
-def _check_momentum(value: Any, name: str) -> float:
-    value = check_positive(value, name, allow_zero=True)
-    if value >= 1:
-        raise ValueError(f"{name} must be in [0, 1); got {value}")
-    return value
-
-
 def _check_seed(value: Any, name: str) -> int:
     return check_int(value, name, min_value=0)
 
@@ -310,12 +309,6 @@ _OPTIMIZER_KEYS = frozenset(
     }
 )
 
-# eq 19's constants: those PaperAdaptiveRate uses by default, as fit(optimizer="adaptive") does
-_ADAPTIVE = {
-    key: inspect.signature(PaperAdaptiveRate).parameters[key].default
-    for key in ("delta", "alpha", "beta")
-}
-
 
 def _check_groups(param_groups: Any, model: nn.Module) -> list[tuple[set[str], float | None]]:
     """``param_groups`` of ``model``'s parameters as (parameter names, ``"lr"`` or None)."""
@@ -323,7 +316,7 @@ def _check_groups(param_groups: Any, model: nn.Module) -> list[tuple[set[str], f
     if param_groups is None:
         return [({n for n, _ in named}, None)]
     try:
-        checked = _check_param_groups(param_groups, [p for _, p in named])
+        checked = check_param_groups(param_groups, [p for _, p in named])
     except (TypeError, ValueError) as err:
         raise type(err)(
             f"{err} (fit_many takes param_groups of models[0]'s parameters, e.g. "
@@ -344,51 +337,79 @@ def _check_groups(param_groups: Any, model: nn.Module) -> list[tuple[set[str], f
 
 
 # ---------------------------------------------------------------------------------------------
-# Losses of K models at once
-# ---------------------------------------------------------------------------------------------
-
-
-def batched_loss(loss: str | LossFn) -> Callable[[Tensor, Tensor, bool], Tensor]:
-    """The loss of :mod:`ebp.train` for ``K`` models at once: ``(outputs, targets, per_model)``.
-
-    ``outputs`` is ``(K, P, …)``, the stacked outputs of the models; ``targets`` is shared,
-    ``(P, …)``, or one per model, ``(K, P, …)``, as ``per_model`` says.  Returns ``(E_k)_k``,
-    shape ``(K,)``, where ``E_k = loss(outputs[k], targets[k])`` with the function of
-    :data:`ebp.train.LOSSES` (equal to rounding).  The named losses are written for the stacked
-    outputs, with the classes of cross-entropy on an inner axis: PyTorch's softmax over a
-    short last axis (10 classes) costs about ten times more than over an outer one.  A callable
-    loss is mapped over the models with :func:`torch.func.vmap`.
-    """
-    name = loss_name(loss)
-    fn = get_loss(loss)
-
-    def mapped(out: Tensor, t: Tensor, per_model: bool) -> Tensor:
-        return vmap(fn, in_dims=(0, 0 if per_model else None))(out, t)
-
-    def mse(out: Tensor, t: Tensor, per_model: bool) -> Tensor:
-        return 0.5 * (out - t).pow(2).flatten(1).sum(1) / out.shape[1]
-
-    def cross_entropy(out: Tensor, t: Tensor, per_model: bool) -> Tensor:
-        if out.ndim != 3:  # not (K, P, classes): leave it to the definition
-            return mapped(out, t, per_model)
-        logits = out.transpose(1, 2)  # (K, classes, P)
-        if t.dtype == torch.long:
-            labels = t if per_model else t.expand(out.shape[0], -1)
-            return F.cross_entropy(logits, labels, reduction="none").sum(1) / out.shape[1]
-        log_p = F.log_softmax(logits, dim=1).transpose(1, 2)
-        return -(t * log_p).flatten(1).sum(1) / out.shape[1]
-
-    def bce(out: Tensor, t: Tensor, per_model: bool) -> Tensor:
-        total = F.binary_cross_entropy_with_logits(out, t.expand_as(out), reduction="none")
-        return total.flatten(1).sum(1) / out.shape[1]
-
-    named = {"mse": mse, "cross_entropy": cross_entropy, "bce": bce}
-    return named.get(name, mapped) if name is not None else mapped
-
-
-# ---------------------------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------------------------
+
+
+class _Stacked(Models):
+    """``K`` models of one architecture, their parameters stacked along a leading axis and the
+    forward pass mapped over it with :func:`torch.func.vmap` (:class:`ebp.engine.Models`)."""
+
+    stacked = True
+
+    def __init__(self, trained: list[nn.Module], loss: str | LossFn, data: Data) -> None:
+        self.K, self.data, self.trained = len(trained), data, trained
+        self.name, self.fn = loss_name(loss), get_loss(loss)
+        base = trained[0]
+        # trainable parameters: leaves updated in place; the rest (frozen parameters, buffers)
+        # passed along unchanged
+        stacked_params, stacked_buffers = stack_module_state(trained)
+        self.names = [n for n, p in base.named_parameters() if p.requires_grad]
+        self.by_name = {n: stacked_params[n].detach().requires_grad_(True) for n in self.names}
+        everything = {**stacked_params, **stacked_buffers}
+        self.constants = {n: t.detach() for n, t in everything.items() if n not in self.by_name}
+        self.params = list(self.by_name.values())
+
+        def output_of(p: dict[str, Tensor], c: dict[str, Tensor], x: Tensor) -> Tensor:
+            return functional_call(base, (p, c), (x,))
+
+        self.outputs_shared_data = vmap(output_of, in_dims=(0, 0, None))
+        self.outputs_own_data = vmap(output_of, in_dims=(0, 0, 0))
+        self.losses = batched_loss(loss)
+
+    def _losses_and_grads(self, x: Tensor, t: Tensor, per_model: bool) -> tuple[Tensor, Grads]:
+        """``E_k`` for every model ``k`` and the gradients ``∂E_k/∂θ_k``, stacked: one backward
+        pass of ``Σ_k E_k`` (``E_k`` depends on ``θ_k`` only)."""
+        forward = self.outputs_own_data if per_model else self.outputs_shared_data
+        with torch.enable_grad():
+            values = self.losses(forward(self.by_name, self.constants, x), t, per_model)
+            grads = torch.autograd.grad(values.sum(), self.params)
+        return values.detach(), list(grads)
+
+    def batch(self, idx: Tensor) -> tuple[list[float], Grads]:
+        idx = idx.to(self.data.X.device)
+        values, grads = self._losses_and_grads(self.data.X[idx], self.data.y[idx], idx.ndim == 2)
+        return values.tolist(), grads
+
+    def full(self) -> tuple[list[float], Grads]:
+        values, grads = self._losses_and_grads(self.data.X, self.data.y, per_model=False)
+        if values.shape != (self.K,):  # a callable loss that is not reduced to one number
+            check_scalar_loss(values[0])
+        return values.tolist(), grads
+
+    def val_losses(self) -> list[float] | None:
+        if self.data.X_val is None:
+            return None
+        with torch.no_grad():
+            out = self.outputs_shared_data(self.by_name, self.constants, self.data.X_val)
+            return self.losses(out, self.data.y_val, False).tolist()
+
+    def pattern_losses(self) -> np.ndarray:
+        out = self.outputs_shared_data(self.by_name, self.constants, self.data.X)
+        return pattern_losses(self.fn, self.name, out, self.data.y, stacked=True).cpu().numpy()
+
+    def flat_weights(self) -> np.ndarray:
+        flat = torch.cat([p.detach().reshape(self.K, -1) for p in self.params], dim=1)
+        return flat.cpu().to(torch.float64).numpy()
+
+    def finish(self) -> list[nn.Module]:
+        """The trained copies, holding the final weights."""
+        with torch.no_grad():
+            for k, model in enumerate(self.trained):
+                named = dict(model.named_parameters())
+                for n, p in self.by_name.items():
+                    named[n].copy_(p[k])
+        return self.trained
 
 
 @single_threaded()
@@ -553,44 +574,22 @@ def fit_many(
     models = _check_models(models)
     K = len(models)
     name = loss_name(loss)
-    schedules = _per_model(eta, "eta", K, _check_eta)
-    etas = [s(0) for s in schedules]
-    varying = [not isinstance(s, Constant) for s in schedules]
-    any_varying = any(varying)
-    mus = _per_model(momentum, "momentum", K, _check_momentum)
+    schedules = _per_model(eta, "eta", K, as_schedule)
+    mus = _per_model(momentum, "momentum", K, check_momentum)
     seeds = _per_model(seed, "seed", K, _check_seed)
-    epochs = check_positive(epochs, "epochs", integer=True)
-    if clip_norm is not None:
-        clip_norm = check_positive(clip_norm, "clip_norm")
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise TypeError(f"shuffle must be a bool; got {type(shuffle).__name__}")
-    check_choice(on_divergence, "on_divergence", ("raise", "stop"))
-    if record_every is not None:
-        record_every = check_int(record_every, "record_every", min_value=1)
-    if not isinstance(snapshots, (bool, np.bool_)):
-        raise TypeError(f"snapshots must be a bool; got {type(snapshots).__name__}")
-    order, emphasis = _check_order(order, shuffle, emphasis)
-
+    options = check_options(
+        epochs=epochs,
+        clip_norm=clip_norm,
+        clip_value=clip_value,
+        shuffle=shuffle,
+        order=order,
+        emphasis=emphasis,
+        on_divergence=on_divergence,
+        record_every=record_every,
+        snapshots=snapshots,
+    )
     decays = _per_model(weight_decay, "weight_decay", K, _check_decay)
-    if clip_value is not None:
-        clip_value = check_positive(clip_value, "clip_value")
     optimizer = _check_optimizer(optimizer)
-    if optimizer in ("adam", "adaptive"):
-        for k, mu in enumerate(mus):
-            if mu != 0:
-                where = "momentum" if len(set(mus)) == 1 else f"momentum[{k}]"
-                raise ValueError(
-                    f"{where} must be 0 with optimizer={optimizer!r} (it has no momentum term "
-                    f"of this form); got {mu}"
-                )
-    if optimizer == "adaptive":
-        for k, s in enumerate(schedules):
-            if varying[k]:
-                where = "eta" if len({id(s) for s in schedules}) == 1 else f"eta[{k}]"
-                raise ValueError(
-                    f"{where} must be a constant with an adaptive optimizer (it sets its own "
-                    f"rate); got {describe(s)}"
-                )
     groups = _check_groups(param_groups, models[0])
 
     # Copies hold the trained weights; the first is also the architecture vmap calls.
@@ -598,369 +597,38 @@ def fit_many(
     if device is not None:
         for m in trained:
             m.to(device)
-    base = trained[0]
-    first = next(iter(base.parameters()))
+    first = next(iter(trained[0].parameters()))
     dtype, dev = first.dtype, first.device
-
-    X, y, X_val, y_val, batch_size = _training_data(
-        base, X, y, X_val, y_val, batch_size, name, dtype, dev
-    )
-    P = X.shape[0]
-
-    # Stacked state: trainable parameters (leaves we update in place), and everything else
-    # (frozen parameters, buffers) passed along unchanged.
-    stacked_params, stacked_buffers = stack_module_state(trained)
-    trainable = [n for n, p in base.named_parameters() if p.requires_grad]
-    params = {n: stacked_params[n].detach().requires_grad_(True) for n in trainable}
-    constants = {
-        n: t.detach() for n, t in {**stacked_params, **stacked_buffers}.items() if n not in params
-    }
-    leaves = list(params.values())
-
-    def output_of(p: dict[str, Tensor], c: dict[str, Tensor], x: Tensor) -> Tensor:
-        return functional_call(base, (p, c), (x,))
-
-    outputs_shared_data = vmap(output_of, in_dims=(0, 0, None))
-    outputs_own_data = vmap(output_of, in_dims=(0, 0, 0))
-    losses = batched_loss(loss)
-
-    def losses_and_grads(x: Tensor, t: Tensor, per_model: bool) -> tuple[Tensor, list[Tensor]]:
-        """``E_k`` for every model ``k`` and the gradients ``∂E_k/∂θ_k``, stacked."""
-        forward = outputs_own_data if per_model else outputs_shared_data
-        with torch.enable_grad():
-            values = losses(forward(params, constants, x), t, per_model)
-            grads = torch.autograd.grad(values.sum(), leaves)
-        return values.detach(), list(grads)
-
-    def grad_norms(grads: list[Tensor]) -> Tensor:
-        squares = torch.stack([g.pow(2).flatten(1).sum(1) for g in grads])
-        return squares.sum(0).sqrt()
-
-    def val_losses() -> list[float] | None:
-        if X_val is None:
-            return None
-        with torch.no_grad():
-            return losses(outputs_shared_data(params, constants, X_val), y_val, False).tolist()
-
-    def pattern_losses(out: Tensor) -> Tensor:
-        """Each model's per-pattern losses ``E_k^p``, ``(K, P)``, as ``fit`` measures them."""
-        if name == "mse":
-            return 0.5 * (out - y).pow(2).flatten(2).sum(2)
-        if name == "cross_entropy" and y.dtype == torch.long:
-            return F.cross_entropy(out.transpose(1, 2), y.expand(K, -1), reduction="none")
-        if name == "cross_entropy":
-            return -(y * F.log_softmax(out, dim=2)).sum(2)
-        if name == "bce":
-            total = F.binary_cross_entropy_with_logits(out, y.expand_as(out), reduction="none")
-            return total.flatten(2).sum(2)
-        fn = get_loss(loss)
-        return torch.stack([one_model_pattern_losses(fn, None, out[k], y) for k in range(K)])
-
-    labels = _class_labels(y, order) if order in ("class_sorted", "interleaved") else None
-
-    # The rates: one per model and parameter group, shape (K, G) in float64 (the Python floats
-    # of fit); fixed (the fast path), η_k(t) set before every update, or eq 19's adaptive η.
-    def per_model_view(v: Tensor, like: Tensor) -> Tensor:
-        return v.reshape(-1, *([1] * (like.ndim - 1)))
-
-    def rates_at(t: int) -> list[float]:
-        """``η_k(t)`` for every model (a schedule shared by several models is called once)."""
-        seen: dict[int, float] = {}
-        out = []
-        for s in schedules:
-            if id(s) not in seen:
-                seen[id(s)] = s(t)
-            out.append(seen[id(s)])
-        return out
+    data = training_data(trained[0], X, y, X_val, y_val, batch_size, name, dtype, dev)
+    stack = _Stacked(trained, loss, data)
 
     # group g's rate for model k at t = 0: its own "lr" (for models[0]; scaled by η_k/η_0 for
-    # model k) or η_k; a schedule scales it by η_k(t)/η_k(0), as fit does.
-    own = [lr is not None for _, lr in groups]
-    base_rates = [
-        [lr * (etas[k] / etas[0]) if lr is not None else etas[k] for _, lr in groups]
-        for k in range(K)
+    # model k) or η_k
+    etas = [s(0) for s in schedules]
+    bases = [
+        [etas[k] if lr is None else lr * (etas[k] / etas[0]) for _, lr in groups] for k in range(K)
     ]
-    base_rates_t = torch.tensor(base_rates, dtype=torch.float64, device=dev)
-    group_of = [next(g for g, (names, _) in enumerate(groups) if n in names) for n in trainable]
-    adaptive_eta = base_rates_t.clone() if optimizer == "adaptive" else None
-
-    def group_rates(t: int) -> Tensor:
-        """The rate of update ``t`` of every model and group, ``(K, G)``, float64."""
-        if adaptive_eta is not None:
-            return adaptive_eta
-        if not any_varying:
-            return base_rates_t
-        rows = []
-        for rate, eta0, bases in zip(rates_at(t), etas, base_rates, strict=True):
-            rows.append([b * (rate / eta0) if o else rate for b, o in zip(bases, own, strict=True)])
-        return torch.tensor(rows, dtype=torch.float64, device=dev)
-
-    def leaf_rates(rates: Tensor) -> list[Tensor]:
-        """``rates`` ``(K, G)`` as a ``(K, 1, …)`` view for every leaf, in its dtype."""
-        rates = rates.to(dtype)
-        return [per_model_view(rates[:, g], p) for p, g in zip(leaves, group_of, strict=True)]
-
-    fixed_neg_rates = None
-    if not any_varying and adaptive_eta is None:
-        fixed_neg_rates = leaf_rates(-base_rates_t)
-    mu_t = torch.tensor(mus, dtype=dtype, device=dev)
-    use_momentum = any(m != 0 for m in mus)
-    wd_t = torch.tensor(decays, dtype=dtype, device=dev)
-    use_decay = any(w != 0 for w in decays)
-    state: dict[str, list[Tensor]] = {}
-    active = [True] * K
-    active_t = torch.ones(K, dtype=torch.bool, device=dev)
-
-    def zeros() -> list[Tensor]:
-        return [torch.zeros_like(p) for p in leaves]
-
-    def sgd(grads: list[Tensor], t: int) -> list[Tensor]:
-        """``torch.optim.SGD``'s changes (dampening 0, no Nesterov)."""
-        if use_momentum:
-            if "momentum" not in state:
-                state["momentum"] = [g.clone() for g in grads]
-            else:
-                for b, g in zip(state["momentum"], grads, strict=True):
-                    b.mul_(per_model_view(mu_t, b)).add_(g)
-            grads = state["momentum"]
-        lrs = fixed_neg_rates if fixed_neg_rates is not None else leaf_rates(-group_rates(t))
-        return [g * lr for g, lr in zip(grads, lrs, strict=True)]
-
-    def rmsprop(grads: list[Tensor], t: int) -> list[Tensor]:
-        """``torch.optim.RMSprop``'s changes (alpha 0.99, eps 1e-8, not centered)."""
-        lrs = leaf_rates(-group_rates(t))
-        if "square_avg" not in state:
-            state["square_avg"] = zeros()
-            if use_momentum:
-                state["momentum"] = zeros()
-        changes = []
-        for i, g in enumerate(grads):
-            square_avg = state["square_avg"][i]
-            square_avg.mul_(0.99).addcmul_(g, g, value=1 - 0.99)
-            avg = square_avg.sqrt().add_(1e-8)
-            if use_momentum:
-                buf = state["momentum"][i]
-                buf.mul_(per_model_view(mu_t, buf)).addcdiv_(g, avg)
-                changes.append(buf * lrs[i])
-            else:
-                changes.append(g * lrs[i] / avg)
-        return changes
-
-    def adam(grads: list[Tensor], t: int) -> list[Tensor]:
-        """``torch.optim.Adam``'s changes (betas (0.9, 0.999), eps 1e-8, no amsgrad)."""
-        beta1, beta2 = 0.9, 0.999
-        if "exp_avg" not in state:
-            state["exp_avg"], state["exp_avg_sq"] = zeros(), zeros()
-        count = t + 1  # the optimizer's step count
-        step_sizes = leaf_rates(-(group_rates(t) / (1 - beta1**count)))
-        bias_correction2_sqrt = (1 - beta2**count) ** 0.5
-        changes = []
-        for i, g in enumerate(grads):
-            exp_avg, exp_avg_sq = state["exp_avg"][i], state["exp_avg_sq"][i]
-            exp_avg.lerp_(g, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(1e-8)
-            changes.append(exp_avg * step_sizes[i] / denom)
-        return changes
-
-    def paper_adaptive(grads: list[Tensor], t: int) -> list[Tensor]:
-        """:class:`ebp.optim.PaperAdaptiveRate`'s changes (eqs 17-18), then eq 19 for η."""
-        assert adaptive_eta is not None
-        delta, alpha, beta = _ADAPTIVE["delta"], _ADAPTIVE["alpha"], _ADAPTIVE["beta"]
-        lrs = leaf_rates(-adaptive_eta)
-        if "r" not in state:
-            state["r"] = zeros()
-        changes = []
-        squares = torch.zeros(K, len(groups), dtype=torch.float64, device=dev)
-        for i, g in enumerate(grads):
-            changes.append(g * lrs[i])  # eq 17
-            r = state["r"][i]
-            r.mul_(1.0 - delta).add_(g, alpha=delta)  # eq 18
-            squares[:, group_of[i]] += r.pow(2).flatten(1).sum(1).to(torch.float64)
-        if param_groups is None:  # one global rate: the norm of r over all the parameters
-            squares = squares.sum(1, keepdim=True)
-        new = adaptive_eta + alpha * adaptive_eta * (beta * squares.sqrt() - adaptive_eta)
-        bad = (new <= 0) & active_t[:, None]
-        if bool(bad.any()):
-            k, g = (int(i) for i in bad.nonzero()[0])
-            old, norm = float(adaptive_eta[k, g]), float(squares[k, g].sqrt())
-            raise ValueError(
-                f"models[{k}]: eq 19 made the learning rate non-positive ({old:.4g} -> "
-                f"{float(new[k, g]):.4g}, with beta*||r|| = {beta * norm:.4g}) because "
-                f"alpha*eta = {alpha * old:.4g} >= 1; lower alpha (or eta)"
-            )
-        adaptive_eta.copy_(torch.where(active_t[:, None], new, adaptive_eta))  # eq 19
-        return changes
-
-    step_of = {"sgd": sgd, "rmsprop": rmsprop, "adam": adam, "adaptive": paper_adaptive}
-    optimizer_step = step_of[optimizer]
-
-    def update(grads: list[Tensor], t: int) -> None:
-        """Update ``t`` (0-based) of every active model, as ``fit``'s clipping and optimizer
-        would do it (clip values, then the norm; weight decay inside the optimizer)."""
-        with torch.no_grad():
-            if clip_value is not None:
-                grads = [g.clamp(-clip_value, clip_value) for g in grads]
-            if clip_norm is not None:
-                norms = torch.stack(
-                    [torch.linalg.vector_norm(g.flatten(1), 2, dim=1) for g in grads]
-                )
-                total = torch.linalg.vector_norm(norms, 2, dim=0)
-                coef = torch.clamp(clip_norm / (total + 1e-6), max=1.0)
-                grads = [g * per_model_view(coef, g) for g in grads]
-            if use_decay:
-                grads = [
-                    g + p * per_model_view(wd_t, p) for g, p in zip(grads, leaves, strict=True)
-                ]
-            changes = optimizer_step(grads, t)
-            all_active = all(active)
-            for p, change in zip(leaves, changes, strict=True):
-                if not all_active:
-                    change = torch.where(per_model_view(active_t, p), change, 0.0)
-                p.add_(change)
-
+    rates = Rates(schedules, bases, [lr is not None for _, lr in groups], True, dev)
+    check_adaptive(optimizer == "adaptive", optimizer, mus, rates)
+    group_of = [next(g for g, (names, _) in enumerate(groups) if n in names) for n in stack.names]
+    leaf = LeafCoefficients(group_of, dtype, stacked=True)
+    rule = make_rule(optimizer, leaf, torch.tensor(mus, dtype=dtype, device=dev), rates)
     histories = [History() for _ in range(K)]
-
-    def next_eta(k: int, t: int) -> float:
-        """The rate of model ``k``'s update ``t`` (what ``fit`` records in ``history.eta``)."""
-        if adaptive_eta is not None:
-            return float(adaptive_eta[k, 0])
-        return schedules[k](t)
-
-    def last_eta(k: int, t: int) -> float:
-        """The rate of model ``k``'s last update, ``t − 1``, for messages (as fit)."""
-        if adaptive_eta is not None:
-            return float(adaptive_eta[k, 0])
-        return schedules[k](max(t - 1, 0))
-
-    def freeze(k: int, message: str, step: int, value: float) -> None:
-        if on_divergence == "raise":
-            err = DivergenceError(f"models[{k}]: {message}", step=step, loss=value)
-            err.model_index = k  # type: ignore[attr-defined]
-            raise err
-        histories[k].diverged = True
-        histories[k].message = message
-        histories[k].step = step
-        active[k] = False
-        active_t[k] = False
-
-    def check(k: int, value: float, step: int) -> bool:
-        """Check model ``k``'s loss after update ``step``; freeze it and say so if diverged."""
-        message = check_divergence(
-            value, step=step, initial_loss=initial[k], eta=last_eta(k, step), loss_name=name
-        )
-        if message is None:
-            return False
-        freeze(k, message, step, value)
-        return True
-
-    def record(presentations: int, values: Tensor, grads: list[Tensor], step: int) -> None:
-        """A row for every active model (after a divergence check unless before training)."""
-        train_losses = values.tolist()
-        norms = grad_norms(grads).tolist()
-        vals = val_losses()
-        flat = None  # the flattened weights of every model, (K, n_weights), on demand
-        for k in range(K):
-            if not active[k] or (step > 0 and check(k, train_losses[k], step)):
-                continue  # the histories keep only finite rows
-            history = histories[k]
-            history.record(
-                presentations=presentations,
-                n_train=P,
-                train_loss=train_losses[k],
-                val_loss=None if vals is None else vals[k],
-                grad_norm=norms[k],
-            )
-            if varying[k] or adaptive_eta is not None:
-                history.eta.append(next_eta(k, step))
-            if snapshots:
-                if flat is None:
-                    flat = torch.cat([p.detach().reshape(K, -1) for p in leaves], dim=1)
-                    flat = flat.cpu().to(torch.float64).numpy()
-                history.weights.append(flat[k].copy())
-
-    values, grads = losses_and_grads(X, y, per_model=False)
-    if values.shape != (K,):  # a callable loss that is not reduced to one number per model
-        check_scalar_loss(values[0])
-    initial = values.tolist()
-    for k, value in enumerate(initial):
-        if not math.isfinite(value):
-            raise ValueError(
-                f"the initial loss of models[{k}] is not finite ({value}); check X, y and the "
-                "weights"
-            )
-    record(0, values, grads, step=0)
-
-    # The presentation order of every epoch: one for all models when they share a seed (and
-    # without emphasis), else one per model, drawn from each model's own generator as in fit.
-    samplers: list[EmphasisSampler] | None = None
-    if emphasis is not None:
-        samplers = [emphasis.sampler(P, torch.Generator().manual_seed(s)) for s in seeds]
-    full_batch = batch_size == P and samplers is None
-    per_model_order = samplers is not None or (len(set(seeds)) > 1 and order != "fixed")
-    generators = [torch.Generator().manual_seed(s) for s in seeds]
-
-    def epoch_indices() -> Tensor:
-        """The epoch's pattern indices: ``(P,)`` shared, or ``(K, P)`` one row per model."""
-        if samplers is not None:
-            with torch.no_grad():
-                errors = pattern_losses(outputs_shared_data(params, constants, X)).cpu().numpy()
-            rows = []
-            for k, sampler in enumerate(samplers):
-                if active[k]:  # a frozen model's row is never used
-                    sampler.update(errors[k])
-                    rows.append(sampler.draw())
-                else:
-                    rows.append(torch.arange(P))
-            return torch.stack(rows)
-        if not per_model_order:
-            return epoch_order(order, P, labels=labels, generator=generators[0])
-        return torch.stack([epoch_order(order, P, labels=labels, generator=g) for g in generators])
-
-    step = 0
-    presented = 0
-    mark = 0
-    for epoch in range(1, epochs + 1):
-        if full_batch:
-            update(grads, step)  # the full-set gradient of the last record
-            step += 1
-        else:
-            for batch in epoch_indices().split(batch_size, dim=-1):
-                idx = batch.to(dev)
-                batch_values, batch_grads = losses_and_grads(X[idx], y[idx], per_model_order)
-                if step > 0:  # the loss after the previous update
-                    batch_losses = batch_values.tolist()
-                    for k in range(K):
-                        if active[k]:
-                            check(k, batch_losses[k], step)
-                    if not any(active):
-                        break
-                update(batch_grads, step)
-                step += 1
-                presented += batch.shape[-1]
-                if record_every is not None and presented // record_every > mark:
-                    mark = presented // record_every
-                    if presented < epoch * P:  # epoch ends are recorded below
-                        values, grads = losses_and_grads(X, y, per_model=False)
-                        record(presented, values, grads, step=step)
-                        if not any(active):
-                            break
-        if not any(active):
-            break
-        presented = epoch * P
-        values, grads = losses_and_grads(X, y, per_model=False)
-        record(epoch * P, values, grads, step=step)
-        if not any(active):
-            break
-
-    with torch.no_grad():
-        for k, model in enumerate(trained):
-            named = dict(model.named_parameters())
-            for n, p in params.items():
-                named[n].copy_(p[k])
+    train_models(
+        stack,
+        rates,
+        options,
+        histories,
+        seeds=seeds,
+        loss_name=name,
+        weight_decay=torch.tensor(decays, dtype=dtype, device=dev) if any(decays) else None,
+        rule=rule,
+        label=True,
+        reuse_full_batch=True,
+    )
     return ManyHistory(
         histories=histories,
-        models=trained,
+        models=stack.finish(),
         eta=np.asarray(etas, dtype=float),
         momentum=np.asarray(mus, dtype=float),
         seed=np.asarray(seeds, dtype=np.int64),

@@ -50,6 +50,7 @@ from ebp.losses import (
     model_dtype_device,
     model_output,
 )
+from ebp.updates import adaptive_step, add_weight_decay, next_eta, nonpositive_eta_message
 
 __all__ = [
     "CURVATURES",
@@ -211,22 +212,18 @@ class PaperAdaptiveRate(torch.optim.Optimizer):
         self._history.append(tuple(etas) if self.per_group else (etas[0],))
         squares: list[float] = []
         for group, eta in zip(self.param_groups, etas, strict=True):
-            delta, wd = group["delta"], group["weight_decay"]
-            total = 0.0
-            for p in group["params"]:
-                state = self.state[p]
-                if p.grad is not None:
-                    g = p.grad
-                    if wd != 0:
-                        g = g.add(p, alpha=wd)
-                    if "r" not in state:
-                        state["r"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    r = state["r"]
-                    p.add_(g, alpha=-eta)  # eq 17
-                    r.mul_(1.0 - delta).add_(g, alpha=delta)  # eq 18
-                if "r" in state:
-                    total += float(state["r"].pow(2).sum())
-            squares.append(total)
+            params = group["params"]
+            states = [self.state[p] for p in params]
+            grads = [p.grad for p in params]
+            if group["weight_decay"] != 0:
+                grads = add_weight_decay(grads, params, group["weight_decay"])
+            running = [state.get("r") for state in states]
+            n = len(params)
+            sq = adaptive_step(params, grads, running, [-eta] * n, [group["delta"]] * n, False)
+            for state, r in zip(states, running, strict=True):
+                if r is not None:
+                    state["r"] = r
+            squares.append(sum((float(q) for q in sq if q is not None), 0.0))
         if self.per_group:
             for group, eta, sq in zip(self.param_groups, etas, squares, strict=True):
                 group["lr"] = self._next_eta(eta, group["alpha"], group["beta"], math.sqrt(sq))
@@ -239,12 +236,11 @@ class PaperAdaptiveRate(torch.optim.Optimizer):
 
     def _next_eta(self, eta: float, alpha: float, beta: float, r_norm: float) -> float:
         """Eq 19, clamped to ``[eta_min, eta_max]``."""
-        new = eta + alpha * eta * (beta * r_norm - eta)
+        new = next_eta(eta, alpha, beta, r_norm)
         if new <= 0 and self.eta_min == 0:
             raise ValueError(
-                f"eq 19 made the learning rate non-positive ({eta:.4g} -> {new:.4g}, with "
-                f"beta*||r|| = {beta * r_norm:.4g}) because alpha*eta = {alpha * eta:.4g} >= 1; "
-                "lower alpha (or eta0), or set eta_min > 0 to clamp the rate"
+                nonpositive_eta_message(eta, new, alpha, beta * r_norm)
+                + ", or set eta_min > 0 to clamp the rate"
             )
         return min(max(new, self.eta_min), self.eta_max)
 

@@ -8,21 +8,25 @@ mean over patterns, and ``"mse"`` is ``(1/P) Σ_p ½ ‖d^p − o^p‖²`` with 
 
 The loop
 --------
-:func:`fit` shuffles with its own seeded ``torch.Generator`` (never the global RNG), updates with
-``torch.optim.SGD`` (``W ← W − η ∂E/∂W``, paper eq 10), records a :class:`~ebp.history.History`
-before training and after every epoch, and checks for divergence after every update.
+:func:`fit` shuffles with its own seeded ``torch.Generator`` (never the global RNG), updates
+as ``torch.optim.SGD`` does, bit for bit (``W ← W − η ∂E/∂W``, paper eq 10), records a
+:class:`~ebp.history.History` before training and after every epoch, and checks for
+divergence after every update.
 
 Its options cover the tricks of §4.1, §4.2 and §4.7: presentation orders and emphasizing
 (:mod:`ebp.presentation`), learning-rate schedules (:mod:`ebp.schedules`), other optimizers and
 per-layer rates (:mod:`ebp.optim`), and extra recording (every ``k`` presentations, weight
 snapshots, per-layer statistics).  Left at their defaults they change nothing: the run is the
 plain SGD loop above, number for number.
+
+The loop itself is :mod:`ebp.engine`'s, shared with :func:`ebp.many.fit_many` (which trains
+``K`` models at once on the same semantics); this module gives it one ``nn.Module`` of any kind,
+whose gradients autograd computes.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +35,21 @@ import torch
 from torch import Tensor, nn
 
 from ebp._validate import check_choice, check_int, check_positive, describe
-from ebp.history import DivergenceError, History, check_divergence
+from ebp.engine import (
+    OPTIMIZERS,
+    Data,
+    Models,
+    Rates,
+    check_adaptive,
+    check_flag,
+    check_momentum,
+    check_options,
+    check_param_groups,
+    make_rule,
+    train_models,
+    training_data,
+)
+from ebp.history import History
 from ebp.losses import (
     LOSSES,
     LossFn,
@@ -43,7 +61,6 @@ from ebp.losses import (
     check_model,
     check_scalar_loss,
     cross_entropy_loss,
-    expected_input_width,
     get_loss,
     loss_name,
     model_dtype_device,
@@ -53,8 +70,9 @@ from ebp.losses import (
     trainable_parameters,
 )
 from ebp.optim import PaperAdaptiveRate
-from ebp.presentation import ORDERS, Emphasis, EmphasisSampler, epoch_order
-from ebp.schedules import Constant, Schedule, as_schedule
+from ebp.presentation import Emphasis
+from ebp.schedules import Schedule, as_schedule
+from ebp.updates import Grads, LeafCoefficients, Rule
 
 __all__ = [
     "LOSSES",
@@ -71,58 +89,6 @@ __all__ = [
     "predict",
     "predict_classes",
 ]
-
-OPTIMIZERS: tuple[str, ...] = ("sgd", "rmsprop", "adam", "adaptive")
-"""Optimizer names accepted by :func:`fit` (see its ``optimizer`` argument)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Inputs and targets
-# ---------------------------------------------------------------------------------------------
-
-
-def _training_data(
-    model: nn.Module,
-    X: Any,
-    y: Any,
-    X_val: Any,
-    y_val: Any,
-    batch_size: Any,
-    loss: str | None,
-    dtype: torch.dtype,
-    device: torch.device,
-) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, int]:
-    """The training and validation sets as tensors, checked against ``model``'s output, and
-    the mini-batch size (default: every pattern), as :func:`fit` and ``fit_many`` take them.
-
-    The tensors are detached from any graph of the caller's (an ``X`` with ``requires_grad``
-    gets no ``.grad`` from training).  The first forward pass (one pattern) goes through
-    :func:`ebp.losses.model_output`, so an ``X`` or ``X_val`` the model cannot take is refused
-    naming it, and a model that does not return a tensor is refused.
-    """
-    X = as_inputs(X, "X", dtype, device, model=model).detach()
-    P = X.shape[0]
-    y = as_targets(y, "y", loss, P, dtype, device).detach()
-    if batch_size is None:
-        batch_size = P
-    batch_size = check_positive(batch_size, "batch_size", integer=True)
-    if batch_size > P:
-        raise ValueError(f"batch_size must be <= the number of patterns ({P}); got {batch_size}")
-    if (X_val is None) != (y_val is None):
-        raise ValueError("X_val and y_val must be given together")
-    if X_val is not None:
-        X_val = as_inputs(X_val, "X_val", dtype, device, model=model).detach()
-        y_val = as_targets(y_val, "y_val", loss, X_val.shape[0], dtype, device).detach()
-    with torch.no_grad():
-        out = model_output(model, X[:1], "X", shape=tuple(X.shape))
-        check_against_output(out, y, "y", loss)
-        if X_val is not None:
-            check_against_output(out, y_val, "y_val", loss)
-            if expected_input_width(model) is None:
-                # X_val's width could not be checked against the model: try one pattern
-                model_output(model, X_val[:1], "X_val", keep_buffers=True, shape=tuple(X_val.shape))
-    return X, y, X_val, y_val, batch_size
-
 
 # ---------------------------------------------------------------------------------------------
 # Evaluation
@@ -191,144 +157,6 @@ def predict_classes(model: nn.Module, X: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _batches(
-    n: int, batch_size: int, shuffle: bool, generator: torch.Generator
-) -> Iterator[Tensor]:
-    """Index tensors of the mini-batches of one epoch (the last one may be smaller)."""
-    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-    yield from order.split(batch_size)
-
-
-def _loss_and_grad_norm(model: nn.Module, fn: LossFn, X: Tensor, y: Tensor) -> tuple[float, float]:
-    """Loss on ``(X, y)`` and the norm of its gradient, leaving every ``.grad`` untouched."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    value = check_scalar_loss(fn(model(X), y))
-    if not value.requires_grad:
-        raise ValueError(
-            "loss must be differentiable in the model's parameters (a torch expression of the "
-            "output); its value does not require grad"
-        )
-    grads = torch.autograd.grad(value, params, allow_unused=True)
-    squares = [g.pow(2).sum() for g in grads if g is not None]
-    norm = float(torch.stack(squares).sum().sqrt()) if squares else 0.0
-    return float(value.detach()), norm
-
-
-def _class_labels(y: Tensor, order: str) -> np.ndarray:
-    """Class labels for the class-aware orders.
-
-    Integer labels as they are, the argmax of target rows, or the index of each pattern's
-    value among the distinct values of a single target column (refused when there are more
-    than ``max(2, P // 2)`` of them: that is regression, not classes).
-    """
-    if y.dtype == torch.long and y.ndim == 1:
-        return y.cpu().numpy()
-    t = y.detach().cpu().numpy()
-    if t.ndim == 2 and t.shape[1] > 1:
-        return t.argmax(axis=1).astype(np.int64)
-    column = t.reshape(len(t), -1)[:, 0]
-    values, labels = np.unique(column, return_inverse=True)
-    if len(values) > max(2, len(t) // 2):
-        raise ValueError(
-            f"order={order!r} needs class targets (integer labels, one-hot rows or a column with "
-            f"few distinct values); y has {len(values)} distinct values for {len(t)} patterns"
-        )
-    return labels.astype(np.int64)
-
-
-def _check_param_groups(param_groups: Any, params: list[Tensor]) -> list[dict[str, Any]]:
-    """Copies of ``param_groups`` after checking that they split the trainable parameters."""
-    if isinstance(param_groups, (str, bytes, dict)) or not isinstance(param_groups, Sequence):
-        raise TypeError(
-            "param_groups must be a list of dicts {'params': [...], 'lr': ...} (e.g. from "
-            f"ebp.optim.per_layer_rates); got {type(param_groups).__name__}"
-        )
-    if not param_groups:
-        raise ValueError("param_groups must contain at least one group")
-    trainable = {id(p) for p in params}
-    seen: set[int] = set()
-    groups = []
-    for i, group in enumerate(param_groups):
-        if not isinstance(group, dict) or "params" not in group:
-            raise TypeError(f"param_groups[{i}] must be a dict with a 'params' entry")
-        members = group["params"]
-        members = [members] if isinstance(members, Tensor) else list(members)
-        for p in members:
-            if not isinstance(p, Tensor) or id(p) not in trainable:
-                raise ValueError(
-                    f"param_groups[{i}] holds a tensor that is not a trainable parameter of model"
-                )
-            if id(p) in seen:
-                raise ValueError(f"param_groups[{i}] repeats a parameter of an earlier group")
-            seen.add(id(p))
-        if "lr" in group:
-            check_positive(group["lr"], f"param_groups[{i}]['lr']")
-        groups.append({**group, "params": members})
-    if len(seen) != len(trainable):
-        raise ValueError(
-            f"param_groups must include every trainable parameter of model; "
-            f"{len(trainable) - len(seen)} are missing"
-        )
-    return groups
-
-
-def _make_optimizer(
-    optimizer: Any,
-    target: list[Any],
-    *,
-    eta0: float,
-    momentum: float,
-    weight_decay: float,
-    per_group: bool,
-) -> torch.optim.Optimizer:
-    """The optimizer ``fit`` uses (see its ``optimizer`` argument)."""
-    if optimizer is None or optimizer == "sgd":
-        return torch.optim.SGD(target, lr=eta0, momentum=momentum, weight_decay=weight_decay)
-    if callable(optimizer) and not isinstance(optimizer, str):
-        if momentum != 0 or weight_decay != 0:
-            raise ValueError(
-                "momentum and weight_decay must be 0 with an optimizer factory; give them to "
-                "the optimizer the factory builds"
-            )
-        opt = optimizer(target)
-        if not isinstance(opt, torch.optim.Optimizer):
-            raise TypeError(
-                "optimizer must build a torch.optim.Optimizer when called with the parameters; "
-                f"got {type(opt).__name__}"
-            )
-        expected = len(target) if isinstance(target[0], dict) else 1
-        if len(opt.param_groups) != expected:
-            raise ValueError(
-                "optimizer must build its optimizer on the parameters (or param_groups) it is "
-                f"given; it made {len(opt.param_groups)} parameter group(s)"
-            )
-        given = [p for g in target for p in g["params"]] if isinstance(target[0], dict) else target
-        built = [p for g in opt.param_groups for p in g["params"]]
-        if len(built) != len(given) or {id(p) for p in built} != {id(p) for p in given}:
-            foreign = sum(1 for p in built if id(p) not in {id(q) for q in given})
-            raise ValueError(
-                "optimizer must build its optimizer on exactly the parameters it is given (the "
-                f"model's trainable parameters); it holds {len(built)} tensor(s), {foreign} of "
-                f"them not among the {len(given)} given, so training would not update the model"
-            )
-        return opt
-    check_choice(optimizer, "optimizer", OPTIMIZERS)
-    if optimizer in ("adam", "adaptive") and momentum != 0:
-        raise ValueError(
-            f"momentum must be 0 with optimizer={optimizer!r} (it has no momentum term of "
-            f"this form); got {momentum}"
-        )
-    if optimizer == "rmsprop":
-        return torch.optim.RMSprop(target, lr=eta0, momentum=momentum, weight_decay=weight_decay)
-    if optimizer == "adam":
-        return torch.optim.Adam(target, lr=eta0, weight_decay=weight_decay)
-    return PaperAdaptiveRate(target, eta0=eta0, weight_decay=weight_decay, per_group=per_group)
-
-
-def _flat_weights(params: list[Tensor]) -> np.ndarray:
-    return torch.cat([p.detach().reshape(-1) for p in params]).cpu().to(torch.float64).numpy()
-
-
 def _layer_stats(model: nn.Module, fn: LossFn, X: Tensor, y: Tensor) -> dict[str, np.ndarray]:
     """Per ``nn.Linear`` layer: statistics of its weighted sums and activations over the
     training set, and the norm of the training loss's gradient for its weights and bias."""
@@ -374,32 +202,111 @@ def _layer_stats(model: nn.Module, fn: LossFn, X: Tensor, y: Tensor) -> dict[str
     return {k: np.asarray(v, dtype=float) for k, v in stats.items()}
 
 
-def _check_order(order: Any, shuffle: bool, emphasis: Any) -> tuple[str, Emphasis | None]:
-    """The presentation order and emphasizing of :func:`fit` (and ``fit_many``), checked."""
-    if order is None:
-        order = "shuffle" if shuffle else "fixed"
-    else:
-        check_choice(order, "order", ORDERS)
-        if not shuffle and order != "fixed":
+class _OneModel(Models):
+    """One ``nn.Module`` of any kind, its gradients by autograd (:class:`ebp.engine.Models`)."""
+
+    K = 1
+    stacked = False
+
+    def __init__(
+        self, model: nn.Module, fn: LossFn, name: str | None, data: Data, params: list[Tensor]
+    ) -> None:
+        self.model, self.fn, self.name, self.data, self.params = model, fn, name, data, params
+        self.device = data.X.device
+
+    def batch(self, idx: Tensor) -> tuple[list[float], Grads]:
+        if self.device.type != "cpu":
+            idx = idx.to(self.device)
+        value = self.fn(self.model(self.data.X[idx]), self.data.y[idx])
+        grads = torch.autograd.grad(value, self.params, allow_unused=True)
+        return [float(value.detach())], list(grads)
+
+    def full(self) -> tuple[list[float], Grads]:
+        value = check_scalar_loss(self.fn(self.model(self.data.X), self.data.y))
+        if not value.requires_grad:
             raise ValueError(
-                f"order={order!r} contradicts shuffle=False (which means order='fixed'); "
-                "give only one of them"
+                "loss must be differentiable in the model's parameters (a torch expression of "
+                "the output); its value does not require grad"
             )
-    if emphasis is True:
-        emphasis = Emphasis()
-    elif emphasis is False:
-        emphasis = None
-    if emphasis is not None:
-        if not isinstance(emphasis, Emphasis):
-            raise TypeError(
-                "emphasis must be an ebp.presentation.Emphasis, True or None; got "
-                f"{type(emphasis).__name__}"
-            )
-        if order != "shuffle":
-            raise ValueError(
-                f"emphasis draws its own random order; it cannot be combined with order={order!r}"
-            )
-    return order, emphasis
+        grads = torch.autograd.grad(value, self.params, allow_unused=True)
+        return [float(value.detach())], list(grads)
+
+    def val_losses(self) -> list[float] | None:
+        if self.data.X_val is None:
+            return None
+        with torch.no_grad():
+            return [float(self.fn(self.model(self.data.X_val), self.data.y_val))]
+
+    def pattern_losses(self) -> np.ndarray:
+        out = self.model(self.data.X)
+        return pattern_losses(self.fn, self.name, out, self.data.y).cpu().numpy()[None]
+
+    def flat_weights(self) -> np.ndarray:
+        flat = torch.cat([p.detach().reshape(-1) for p in self.params])
+        return flat.cpu().to(torch.float64).numpy()[None]
+
+    def layer_stats(self) -> dict[str, np.ndarray]:
+        return _layer_stats(self.model, self.fn, self.data.X, self.data.y)
+
+
+def _optimizer(
+    optimizer: Any,
+    one: _OneModel,
+    groups: list[dict[str, Any]] | None,
+    rates: Rates,
+    momentum: float,
+    weight_decay: float,
+) -> tuple[Rule | None, torch.optim.Optimizer | None]:
+    """The rule for an optimizer name, or the optimizer a user's factory builds."""
+    params = one.params
+    if optimizer is None or isinstance(optimizer, str):
+        name = "sgd" if optimizer is None else check_choice(optimizer, "optimizer", OPTIMIZERS)
+        check_adaptive(name == "adaptive", name, [momentum], rates)
+        if groups is None:
+            group_of = [0] * len(params)
+        else:
+            index = {id(p): g for g, group in enumerate(groups) for p in group["params"]}
+            group_of = [index[id(p)] for p in params]
+        leaf = LeafCoefficients(group_of, params[0].dtype, stacked=False)
+        return make_rule(name, leaf, momentum, rates), None
+    if momentum != 0 or weight_decay != 0:
+        raise ValueError(
+            "momentum and weight_decay must be 0 with an optimizer factory; give them to "
+            "the optimizer the factory builds"
+        )
+    target: list[Any] = params if groups is None else groups
+    opt = optimizer(target)
+    _check_built(opt, target)
+    for group, rate in zip(opt.param_groups, rates.base_table.tolist(), strict=True):
+        group["lr"] = rate  # fit owns the rate, whatever the factory set
+    if isinstance(opt, PaperAdaptiveRate):
+        check_adaptive(True, "factory", [0.0], rates)
+        rates.adaptive = lambda k: float(opt.param_groups[0]["lr"])
+    return None, opt
+
+
+def _check_built(opt: Any, target: list[Any]) -> None:
+    """A factory's optimizer must hold exactly the parameters (or groups) it was given."""
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(
+            "optimizer must build a torch.optim.Optimizer when called with the parameters; "
+            f"got {type(opt).__name__}"
+        )
+    expected = len(target) if isinstance(target[0], dict) else 1
+    if len(opt.param_groups) != expected:
+        raise ValueError(
+            "optimizer must build its optimizer on the parameters (or param_groups) it is "
+            f"given; it made {len(opt.param_groups)} parameter group(s)"
+        )
+    given = [p for g in target for p in g["params"]] if isinstance(target[0], dict) else target
+    built = [p for g in opt.param_groups for p in g["params"]]
+    if len(built) != len(given) or {id(p) for p in built} != {id(p) for p in given}:
+        foreign = sum(1 for p in built if id(p) not in {id(q) for q in given})
+        raise ValueError(
+            "optimizer must build its optimizer on exactly the parameters it is given (the "
+            f"model's trainable parameters); it holds {len(built)} tensor(s), {foreign} of "
+            f"them not among the {len(given)} given, so training would not update the model"
+        )
 
 
 def fit(
@@ -489,6 +396,8 @@ def fit(
         more often (capped).  An epoch stays ``P`` presentations.  Needs the shuffled order
         (``order`` ``None`` or ``"shuffle"``, ``shuffle=True``).
     optimizer
+        The named optimizers are carried out by :mod:`ebp.updates` with the arithmetic of the
+        ``torch.optim`` classes they name (tests compare them bit for bit).
         ``None`` or ``"sgd"``: ``torch.optim.SGD`` with ``momentum`` and ``weight_decay`` (the
         default); ``"rmsprop"``: ``torch.optim.RMSprop(lr=η, momentum, weight_decay)``;
         ``"adam"``: ``torch.optim.Adam(lr=η, weight_decay)``; ``"adaptive"``:
@@ -547,181 +456,64 @@ def fit(
     name = loss_name(loss)
     fn = get_loss(loss)
     schedule = as_schedule(eta, "eta")
-    eta0 = schedule(0)
-    varying = not isinstance(schedule, Constant)
-    epochs = check_positive(epochs, "epochs", integer=True)
-    momentum = check_positive(momentum, "momentum", allow_zero=True)
-    if momentum >= 1:
-        raise ValueError(f"momentum must be in [0, 1); got {momentum}")
+    momentum = check_momentum(momentum)
     weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
-    if clip_norm is not None:
-        clip_norm = check_positive(clip_norm, "clip_norm")
-    if clip_value is not None:
-        clip_value = check_positive(clip_value, "clip_value")
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise TypeError(f"shuffle must be a bool; got {type(shuffle).__name__}")
+    options = check_options(
+        epochs=epochs,
+        clip_norm=clip_norm,
+        clip_value=clip_value,
+        shuffle=shuffle,
+        order=order,
+        emphasis=emphasis,
+        on_divergence=on_divergence,
+        record_every=record_every,
+        snapshots=snapshots,
+    )
     seed = check_int(seed, "seed", min_value=0)
-    check_choice(on_divergence, "on_divergence", ("raise", "stop"))
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable; got {describe(callback)}")
-    order, emphasis = _check_order(order, shuffle, emphasis)
     if optimizer is not None and not callable(optimizer) and not isinstance(optimizer, str):
         raise TypeError(
             f"optimizer must be one of {OPTIMIZERS}, a factory params -> torch.optim.Optimizer, "
             f"or None; got {describe(optimizer)}"
         )
-    if record_every is not None:
-        record_every = check_int(record_every, "record_every", min_value=1)
-    for flag, flag_name in ((snapshots, "snapshots"), (layer_stats, "layer_stats")):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"{flag_name} must be a bool; got {type(flag).__name__}")
+    layer_stats = check_flag(layer_stats, "layer_stats")
 
     params = trainable_parameters(model)
-    X, y, X_val, y_val, batch_size = _training_data(
-        model, X, y, X_val, y_val, batch_size, name, dtype, dev
+    data = training_data(model, X, y, X_val, y_val, batch_size, name, dtype, dev)
+    groups = None if param_groups is None else check_param_groups(param_groups, params)
+    eta0 = schedule(0)
+    rates = Rates(
+        [schedule],
+        [[eta0] if groups is None else [float(g.get("lr", eta0)) for g in groups]],
+        [False] if groups is None else ["lr" in g for g in groups],
+        stacked=False,
+        device=torch.device("cpu"),
     )
-    P = X.shape[0]
-    labels = _class_labels(y, order) if order in ("class_sorted", "interleaved") else None
-
-    groups = None if param_groups is None else _check_param_groups(param_groups, params)
-    target: list[Any] = params if groups is None else groups
-    optimizer_arg = optimizer
-    optimizer = _make_optimizer(
-        optimizer_arg,
-        target,
-        eta0=eta0,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        per_group=groups is not None,
-    )
-    # each group's rate at t = 0: its own "lr" or eta; a schedule scales it by eta(t)/eta(0)
-    explicit = [False] if groups is None else ["lr" in g for g in groups]
-    bases = [eta0] if groups is None else [float(g.get("lr", eta0)) for g in groups]
-    if callable(optimizer_arg) and not isinstance(optimizer_arg, str):
-        for group, base in zip(optimizer.param_groups, bases, strict=True):
-            group["lr"] = base  # fit owns the rate, whatever the factory set
-    adaptive = isinstance(optimizer, PaperAdaptiveRate)
-    if adaptive and varying:
-        raise ValueError(
-            "eta must be a constant with an adaptive optimizer (it sets its own rate); got "
-            f"{describe(schedule)}"
-        )
-    generator = torch.Generator().manual_seed(seed)
-    sampler: EmphasisSampler | None = None
-    if emphasis is not None:
-        sampler = emphasis.sampler(P, generator)
+    one = _OneModel(model, fn, name, data, params)
+    rule, torch_optimizer = _optimizer(optimizer, one, groups, rates, momentum, weight_decay)
     history = History()
-
-    def measure() -> tuple[float, float, float | None]:
-        train_loss, grad_norm = _loss_and_grad_norm(model, fn, X, y)
-        val_loss = None
-        if X_val is not None:
-            with torch.no_grad():
-                val_loss = float(fn(model(X_val), y_val))
-        return train_loss, grad_norm, val_loss
-
-    def current_eta() -> float:
-        """The (base) rate of the next update, ``step``."""
-        return float(optimizer.param_groups[0]["lr"]) if adaptive else schedule(step)
-
-    def last_eta() -> float:
-        """The (base) rate of the last update, for messages."""
-        return float(optimizer.param_groups[0]["lr"]) if adaptive else schedule(max(step - 1, 0))
-
-    def record(presentations: int, train_loss: float, grad_norm: float, val: float | None) -> None:
-        history.record(
-            presentations=presentations,
-            n_train=P,
-            train_loss=train_loss,
-            val_loss=val,
-            grad_norm=grad_norm,
+    try:
+        train_models(
+            one,
+            rates,
+            options,
+            [history],
+            seeds=[seed],
+            loss_name=name,
+            weight_decay=weight_decay if weight_decay != 0 else None,
+            rule=rule,
+            optimizer=torch_optimizer,
+            label=False,
+            reuse_full_batch=False,
+            layer_stats=layer_stats,
+            after_epoch=None
+            if callback is None
+            else lambda epoch: callback(epoch, model, history) is True,
         )
-        if varying or adaptive:
-            history.eta.append(current_eta())
-        if snapshots:
-            history.weights.append(_flat_weights(params))
-        if layer_stats:
-            history.layer_stats.append(_layer_stats(model, fn, X, y))
-
-    def diverged(message: str, step: int, value: float) -> History:
-        if on_divergence == "raise":
-            raise DivergenceError(message, step=step, loss=value)
-        history.diverged = True
-        history.message = message
-        history.step = step
-        return history
-
-    def epoch_batches() -> Iterator[Tensor]:
-        if sampler is not None:
-            with torch.no_grad():
-                sampler.update(pattern_losses(fn, name, model(X), y).cpu().numpy())
-            yield from sampler.draw().split(batch_size)
-        elif order in ("shuffle", "fixed"):
-            yield from _batches(P, batch_size, order == "shuffle", generator)
-        else:
-            yield from epoch_order(order, P, labels=labels, generator=generator).split(batch_size)
-
-    step = 0
-    initial_loss, grad_norm, val_loss = measure()
-    if not math.isfinite(initial_loss):
-        raise ValueError(
-            f"the initial loss is not finite ({initial_loss}); check X, y and the weights"
-        )
-    record(0, initial_loss, grad_norm, val_loss)
-    presented = 0
-    mark = 0
-    for epoch in range(1, epochs + 1):
-        for idx in epoch_batches():
-            if dev.type != "cpu":
-                idx = idx.to(dev)
-            batch_loss = fn(model(X[idx]), y[idx])
-            if step > 0:  # the loss after the previous update
-                value = float(batch_loss.detach())
-                message = check_divergence(
-                    value, step=step, initial_loss=initial_loss, eta=last_eta(), loss_name=name
-                )
-                if message is not None:
-                    return diverged(message, step, value)
-            optimizer.zero_grad(set_to_none=True)
-            batch_loss.backward()
-            if clip_value is not None:
-                nn.utils.clip_grad_value_(params, clip_value)
-            if clip_norm is not None:
-                nn.utils.clip_grad_norm_(params, clip_norm)
-            if varying:
-                rate = schedule(step)
-                for group, base, own in zip(optimizer.param_groups, bases, explicit, strict=True):
-                    group["lr"] = base * (rate / eta0) if own else rate
-            try:
-                optimizer.step()
-            except DivergenceError as err:  # an optimizer that refuses non-finite weights
-                return diverged(str(err), err.step if err.step else step + 1, err.loss)
-            step += 1
-            presented += len(idx)
-            if record_every is not None and presented // record_every > mark:
-                mark = presented // record_every
-                if presented < epoch * P:  # epoch ends are recorded below
-                    train_loss, grad_norm, val_loss = measure()
-                    message = check_divergence(
-                        train_loss,
-                        step=step,
-                        initial_loss=initial_loss,
-                        eta=last_eta(),
-                        loss_name=name,
-                    )
-                    if message is not None:
-                        return diverged(message, step, train_loss)
-                    record(presented, train_loss, grad_norm, val_loss)
-        train_loss, grad_norm, val_loss = measure()
-        message = check_divergence(
-            train_loss, step=step, initial_loss=initial_loss, eta=last_eta(), loss_name=name
-        )
-        if message is not None:  # the history keeps only finite rows
-            return diverged(message, step, train_loss)
-        record(epoch * P, train_loss, grad_norm, val_loss)
-        if callback is not None and callback(epoch, model, history) is True:
-            break
-    optimizer.zero_grad(set_to_none=True)
+    finally:
+        for p in params:
+            p.grad = None
     return history
 
 
