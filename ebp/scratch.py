@@ -703,6 +703,37 @@ def gradient_check(
 # ---------------------------------------------------------------------------------------------
 
 
+def _training_set(
+    network: Network, X: Any, T: Any, loss: str, batch_size: Any
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``X`` and ``T`` checked against ``network`` and ``loss``, and the mini-batch size
+    (default: every pattern)."""
+    X = network._check_X(X)
+    P = X.shape[0]
+    if P == 0:
+        raise ValueError("X must contain at least one pattern")
+    T = prepare_targets(loss, T, P, network.sizes[-1])
+    if batch_size is None:
+        batch_size = P
+    batch_size = check_positive(batch_size, "batch_size", integer=True)
+    if batch_size > P:
+        raise ValueError(f"batch_size must be <= the number of patterns ({P}); got {batch_size}")
+    return X, T, batch_size
+
+
+def _sgd_step(network: Network, grads: Gradients, eta: float, clip_norm: float | None) -> None:
+    """``W ← W − η c ∂E/∂W`` with ``c`` the clipping factor (1 without clipping)."""
+    factor = 1.0
+    if clip_norm is not None:
+        # The same factor as torch.nn.utils.clip_grad_norm_, so that both loops of the book
+        # clip identically.
+        factor = min(1.0, clip_norm / (grads.norm() + 1e-6))
+    for l in range(network.n_layers):
+        # New arrays rather than -=, so arrays the caller passed in are not mutated.
+        network.weights[l] = network.weights[l] - eta * factor * grads.dW[l]
+        network.biases[l] = network.biases[l] - eta * factor * grads.db[l]
+
+
 def fit(
     network: Network,
     X: Any,
@@ -763,18 +794,10 @@ def fit(
     if not isinstance(network, Network):
         raise TypeError(f"network must be an ebp.scratch.Network; got {type(network).__name__}")
     check_loss_activation(loss, network.activations[-1])
-    X = network._check_X(X)
+    X, T, batch_size = _training_set(network, X, T, loss, batch_size)
     P = X.shape[0]
-    if P == 0:
-        raise ValueError("X must contain at least one pattern")
-    T = prepare_targets(loss, T, P, network.sizes[-1])
     eta = check_positive(eta, "eta")
     epochs = check_positive(epochs, "epochs", integer=True)
-    if batch_size is None:
-        batch_size = P
-    batch_size = check_positive(batch_size, "batch_size", integer=True)
-    if batch_size > P:
-        raise ValueError(f"batch_size must be <= the number of patterns ({P}); got {batch_size}")
     if clip_norm is not None:
         clip_norm = check_positive(clip_norm, "clip_norm")
     if not isinstance(shuffle, (bool, np.bool_)):
@@ -836,16 +859,7 @@ def fit(
                     )
                     if message is not None:
                         return diverged(message, step, batch_loss)
-                grads = network.backward(fw, T[idx], loss)
-                factor = 1.0
-                if clip_norm is not None:
-                    # The same factor as torch.nn.utils.clip_grad_norm_, so that both loops
-                    # of the book clip identically.
-                    factor = min(1.0, clip_norm / (grads.norm() + 1e-6))
-                for l in range(network.n_layers):
-                    # New arrays rather than -=, so arrays the caller passed in are not mutated.
-                    network.weights[l] = network.weights[l] - eta * factor * grads.dW[l]
-                    network.biases[l] = network.biases[l] - eta * factor * grads.db[l]
+                _sgd_step(network, network.backward(fw, T[idx], loss), eta, clip_norm)
                 step += 1
             train_loss, grad_norm, val = measure()
             message = check_divergence(
