@@ -427,7 +427,20 @@ class PCADecorrelate(_Eigen):
         return U, U.T.copy()
 
 
-class PCAWhiten(_Eigen):
+class _Whiten(_Eigen):
+    """Shared part of the whitening transforms: ``eps`` and the scales ``√(λ + eps)``."""
+
+    def __init__(self, eps: float = 0.0) -> None:
+        _check_eps(eps)
+        self.eps = eps
+
+    def _axes_and_scales(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(U, √(λ + eps))``: the principal axes and the checked whitening scales."""
+        lam_s, U, c = self._eigen(Xc)
+        return U, self._whitening_scales(X, Xc, lam_s, c)
+
+
+class PCAWhiten(_Whiten):
     """PCA whitening (§4.3, Fig 3): rotate onto the principal axes, then equalize variances.
 
     ``z = (x − m) U Λ^{-1/2}``: the training outputs have identity covariance.  This is the
@@ -447,17 +460,12 @@ class PCAWhiten(_Eigen):
         ``U (Λ + eps)^{-1/2}`` and its inverse ``(Λ + eps)^{1/2} Uᵀ``.
     """
 
-    def __init__(self, eps: float = 0.0) -> None:
-        _check_eps(eps)
-        self.eps = eps
-
     def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lam_s, U, c = self._eigen(Xc)
-        s = self._whitening_scales(X, Xc, lam_s, c)
+        U, s = self._axes_and_scales(X, Xc)
         return U / s, s[:, None] * U.T
 
 
-class ZCAWhiten(_Eigen):
+class ZCAWhiten(_Whiten):
     """ZCA (zero-phase) whitening: ``z = (x − m) U Λ^{-1/2} Uᵀ``, a symmetric matrix.
 
     Of all whitening transforms (``W`` with ``Wᵀ C W = I``), ZCA's is the only symmetric positive
@@ -478,13 +486,8 @@ class ZCAWhiten(_Eigen):
         ``U (Λ + eps)^{-1/2} Uᵀ`` and ``U (Λ + eps)^{1/2} Uᵀ``, both symmetric.
     """
 
-    def __init__(self, eps: float = 0.0) -> None:
-        _check_eps(eps)
-        self.eps = eps
-
     def _fit_matrix(self, X: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lam_s, U, c = self._eigen(Xc)
-        s = self._whitening_scales(X, Xc, lam_s, c)
+        U, s = self._axes_and_scales(X, Xc)
         W = (U / s) @ U.T
         W_inv = (U * s) @ U.T
         return (W + W.T) / 2.0, (W_inv + W_inv.T) / 2.0

@@ -103,16 +103,22 @@ class EigenResults:
     method: str
 
 
-def _start_vector(op: CurvatureOperator, v0: Any, seed: int) -> Tensor:
+def _nonzero_start(op: CurvatureOperator, v0: Any, seed: int) -> Tensor:
+    """A copy of ``v0`` as a vector of ``op``, or a standard normal one drawn with ``seed``;
+    not normalized (each method divides by its norm in its own way); never zero."""
     if v0 is None:
         rng = np.random.default_rng(check_int(seed, "seed", min_value=0))
         v = torch.as_tensor(rng.standard_normal(op.dim), dtype=op.dtype, device=op.device)
     else:
         v = op.vector(v0, "v0").clone()
-    norm = float(v.norm())
-    if norm == 0:
+    if float(v.norm()) == 0:
         raise ValueError("v0 must not be the zero vector")
-    return v / norm
+    return v
+
+
+def _start_vector(op: CurvatureOperator, v0: Any, seed: int) -> Tensor:
+    v = _nonzero_start(op, v0, seed)
+    return v / float(v.norm())
 
 
 def _check_which(which: str) -> str:

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ebp._validate import check_choice, check_in_range, check_instance, check_int, check_positive
-from ebp.hessian.eigen import STOPS, EigenResult
+from ebp.hessian.eigen import STOPS, EigenResult, _nonzero_start
 from ebp.hessian.operator import HessianOperator
 
 __all__ = [
@@ -51,13 +51,7 @@ def _default_alpha(op: HessianOperator, w: Tensor) -> float:
 
 
 def _start(op: HessianOperator, v0: Any, seed: int) -> Tensor:
-    if v0 is None:
-        rng = np.random.default_rng(check_int(seed, "seed", min_value=0))
-        v = torch.as_tensor(rng.standard_normal(op.dim), dtype=op.dtype, device=op.device)
-    else:
-        v = op.vector(v0, "v0").clone()
-    if float(v.norm()) == 0:
-        raise ValueError("v0 must not be the zero vector")
+    v = _nonzero_start(op, v0, seed)
     return v / v.norm()
 
 

@@ -3,38 +3,7 @@
 Plotting functions take the data an experiment returned and draw it; they compute nothing.
 """
 
-from ebp.plots.style import (
-    BLACK,
-    BLUE,
-    BOOK_RC,
-    COLORS,
-    GREEN,
-    ORANGE,
-    PALETTE,
-    PURPLE,
-    SKY_BLUE,
-    VERMILLION,
-    YELLOW,
-    new_figure,
-    panel_label,
-    save_figure,
-    use_book_style,
-)
+from ebp.plots import style
+from ebp.plots.style import *  # noqa: F403 (the style's public names, listed once, in style)
 
-__all__ = [
-    "BLACK",
-    "BLUE",
-    "BOOK_RC",
-    "COLORS",
-    "GREEN",
-    "ORANGE",
-    "PALETTE",
-    "PURPLE",
-    "SKY_BLUE",
-    "VERMILLION",
-    "YELLOW",
-    "new_figure",
-    "panel_label",
-    "save_figure",
-    "use_book_style",
-]
+__all__ = list(style.__all__)

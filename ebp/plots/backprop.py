@@ -16,9 +16,16 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from ebp._validate import check_instance
-from ebp.experiments.backprop import BackpropCost, ComputationalGraph, EpsSweep, WorkedExample
+from ebp.experiments.backprop import (
+    BackpropCost,
+    ComputationalGraph,
+    EpsSweep,
+    GraphEdge,
+    WorkedExample,
+)
 from ebp.plots.style import BLACK, BLUE, GREEN, ORANGE, VERMILLION, new_figure
 from ebp.plots.tables import markdown_table
+from ebp.scratch import Network
 
 __all__ = [
     "FORWARD_COLOR",
@@ -79,6 +86,66 @@ def _draw_node(ax: Axes, xy: tuple[float, float], kind: str, label: str, radius:
         ax.text(*xy, label, ha="center", va="center", fontsize=12, zorder=4)
 
 
+def _diagram_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """``ax`` and its figure, or a new figure of ``figsize`` when ``ax`` is ``None``."""
+    if ax is None:
+        return new_figure(figsize=figsize)
+    return ax.figure, ax
+
+
+def _finish_diagram(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+
+def _graph_border(
+    graph: ComputationalGraph, name: str, toward: tuple[float, float], radius: float
+) -> tuple[float, float]:
+    """Where the edge from node ``name`` toward ``toward`` leaves the node's circle or box."""
+    x0, y0 = _GRAPH_POS[name]
+    dx, dy = toward[0] - x0, toward[1] - y0
+    n = math.hypot(dx, dy)
+    node = graph.node(name)
+    if node.kind == "op":
+        r = radius
+    else:  # leave a box through its left/right side
+        half_w = 0.5 if node.kind == "input" else 0.75
+        r = min(half_w / max(abs(dx) / n, 1e-9), 0.27 / max(abs(dy) / n, 1e-9))
+    return x0 + dx / n * r, y0 + dy / n * r
+
+
+def _label_graph_edge(
+    ax: Axes, a: tuple[float, float], b: tuple[float, float], t: float, symbol: str, edge: GraphEdge
+) -> None:
+    """The forward value above the edge ``a → b`` and its gradient below, at fraction ``t``."""
+    mx, my = a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
+    angle = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+    nx, ny = -math.sin(math.radians(angle)), math.cos(math.radians(angle))
+    ax.text(
+        mx + 0.2 * nx,
+        my + 0.2 * ny,
+        f"{symbol} = {_fmt(edge.value)}",
+        color=FORWARD_COLOR,
+        ha="center",
+        va="center",
+        rotation=angle,
+        fontsize=11,
+        fontweight="bold",
+    )
+    ax.text(
+        mx - 0.22 * nx,
+        my - 0.22 * ny,
+        f"∂E/∂{symbol} = {_fmt(edge.grad)}",
+        color=GRADIENT_COLOR,
+        ha="center",
+        va="center",
+        rotation=angle,
+        fontsize=11,
+    )
+
+
 def plot_computational_graph(graph: ComputationalGraph, ax: Axes | None = None) -> Figure:
     """The graph of ``z = w·x + b`` and ``E = ½(z − d)²`` with values and gradients on its edges.
 
@@ -93,10 +160,7 @@ def plot_computational_graph(graph: ComputationalGraph, ax: Axes | None = None) 
         Axes to draw into; a new figure if ``None``.
     """
     check_instance(graph, ComputationalGraph, "graph")
-    if ax is None:
-        fig, ax = new_figure(figsize=(8.6, 3.7))
-    else:
-        fig = ax.figure
+    fig, ax = _diagram_axes(ax, (8.6, 3.7))
     radius = 0.36
     labels = {
         "w": f"w = {_fmt(graph.w)}",
@@ -107,53 +171,20 @@ def plot_computational_graph(graph: ComputationalGraph, ax: Axes | None = None) 
     for node in graph.nodes:
         _draw_node(ax, _GRAPH_POS[node.name], node.kind, labels.get(node.name, node.label), radius)
 
-    def border(name: str, toward: tuple[float, float]) -> tuple[float, float]:
-        x0, y0 = _GRAPH_POS[name]
-        dx, dy = toward[0] - x0, toward[1] - y0
-        n = math.hypot(dx, dy)
-        node = graph.node(name)
-        if node.kind == "op":
-            r = radius
-        else:  # leave a box through its left/right side
-            half_w = 0.5 if node.kind == "input" else 0.75
-            r = min(half_w / max(abs(dx) / n, 1e-9), 0.27 / max(abs(dy) / n, 1e-9))
-        return x0 + dx / n * r, y0 + dy / n * r
-
     symbols = {"w": "w", "x": "x", "b": "b", "mul": "p", "add": "z"}
     for edge in graph.edges:
         p0, p1 = _GRAPH_POS[edge.src], _GRAPH_POS[edge.dst]
-        a, b = border(edge.src, p1), border(edge.dst, p0)
+        a, b = (
+            _graph_border(graph, edge.src, p1, radius),
+            _graph_border(graph, edge.dst, p0, radius),
+        )
         ax.add_patch(
             FancyArrowPatch(
                 a, b, arrowstyle="-|>", mutation_scale=14, lw=1.4, color=BLACK, zorder=2
             )
         )
         t = 0.42 if edge.dst == "mul" else 0.5  # edges into × converge: label nearer the start
-        mx, my = a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
-        angle = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
-        nx, ny = -math.sin(math.radians(angle)), math.cos(math.radians(angle))
-        s = symbols[edge.src]
-        ax.text(
-            mx + 0.2 * nx,
-            my + 0.2 * ny,
-            f"{s} = {_fmt(edge.value)}",
-            color=FORWARD_COLOR,
-            ha="center",
-            va="center",
-            rotation=angle,
-            fontsize=11,
-            fontweight="bold",
-        )
-        ax.text(
-            mx - 0.22 * nx,
-            my - 0.22 * ny,
-            f"∂E/∂{s} = {_fmt(edge.grad)}",
-            color=GRADIENT_COLOR,
-            ha="center",
-            va="center",
-            rotation=angle,
-            fontsize=11,
-        )
+        _label_graph_edge(ax, a, b, t, symbols[edge.src], edge)
     ax.text(
         _GRAPH_POS["loss"][0],
         _GRAPH_POS["loss"][1] - 0.62,
@@ -165,40 +196,17 @@ def plot_computational_graph(graph: ComputationalGraph, ax: Axes | None = None) 
     )
     ax.text(4.3, 2.75, "forward: values →", color=FORWARD_COLOR, fontsize=11, fontweight="bold")
     ax.text(4.3, 2.35, "← backward: gradients ∂E/∂·", color=GRADIENT_COLOR, fontsize=11)
-    ax.set_xlim(-0.7, 8.9)
-    ax.set_ylim(-0.75, 3.1)
-    ax.set_aspect("equal")
-    ax.axis("off")
+    _finish_diagram(ax, (-0.7, 8.9), (-0.75, 3.1))
     return fig
 
 
-def plot_network_221(example: WorkedExample, pattern: int = 1, ax: Axes | None = None) -> Figure:
-    """The 2-2-1 network of the worked example, its weights, and one pattern's values.
+_NET_POS = {"x1": (0, 1.8), "x2": (0, 0.2), "h1": (3.2, 1.8), "h2": (3.2, 0.2), "o": (6.4, 1.0)}
+_NET_RADIUS = 0.42
 
-    Each unit shows its state ``a`` (blue) and its ``δ = ∂E/∂z`` (vermillion); each connection
-    is labelled with its weight.
 
-    Parameters
-    ----------
-    example
-        The result of :func:`ebp.experiments.backprop.worked_example_221`.
-    pattern
-        Which pattern's values to show (1-based).
-    ax
-        Axes to draw into; a new figure if ``None``.
-    """
-    check_instance(example, WorkedExample, "example")
-    n_patterns = example.X.shape[0]
-    if isinstance(pattern, bool) or not isinstance(pattern, int) or not 1 <= pattern <= n_patterns:
-        raise ValueError(f"pattern must be an int in [1, {n_patterns}]; got {pattern!r}")
-    if ax is None:
-        fig, ax = new_figure(figsize=(7.6, 3.9))
-    else:
-        fig = ax.figure
-    pos = {"x1": (0, 1.8), "x2": (0, 0.2), "h1": (3.2, 1.8), "h2": (3.2, 0.2), "o": (6.4, 1.0)}
-    rows = {r["unit"]: r for r in example.forward_rows if r["pattern"] == pattern}
-    net = example.network
-    r = 0.42
+def _draw_connections(ax: Axes, net: Network) -> None:
+    """The arrows of the 2-2-1 network, each labelled with its weight."""
+    pos, r = _NET_POS, _NET_RADIUS
     conns = [(f"x{i + 1}", f"h{j + 1}", net.weights[0][j, i]) for j in range(2) for i in range(2)]
     conns += [(f"h{i + 1}", "o", net.weights[1][0, i]) for i in range(2)]
     label_at = {("x1", "h1"): 0.5, ("x2", "h2"): 0.5, ("x1", "h2"): 0.28, ("x2", "h1"): 0.28}
@@ -229,7 +237,12 @@ def plot_network_221(example: WorkedExample, pattern: int = 1, ax: Axes | None =
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5},
             zorder=2,
         )
-    for unit, (x, y) in pos.items():
+
+
+def _draw_units(ax: Axes, rows: dict[str, dict[str, Any]]) -> None:
+    """Each unit's circle with its state ``a`` above and (hidden and output units) ``δ`` below."""
+    r = _NET_RADIUS
+    for unit, (x, y) in _NET_POS.items():
         kind = "input" if unit.startswith("x") else "unit"
         face = "#fff7e0" if kind == "input" else "#f2f2f2"
         ax.add_patch(Circle((x, y), r, facecolor=face, edgecolor=BLACK, lw=1.4, zorder=3))
@@ -255,6 +268,32 @@ def plot_network_221(example: WorkedExample, pattern: int = 1, ax: Axes | None =
                 va="top",
                 fontsize=10,
             )
+
+
+def plot_network_221(example: WorkedExample, pattern: int = 1, ax: Axes | None = None) -> Figure:
+    """The 2-2-1 network of the worked example, its weights, and one pattern's values.
+
+    Each unit shows its state ``a`` (blue) and its ``δ = ∂E/∂z`` (vermillion); each connection
+    is labelled with its weight.
+
+    Parameters
+    ----------
+    example
+        The result of :func:`ebp.experiments.backprop.worked_example_221`.
+    pattern
+        Which pattern's values to show (1-based).
+    ax
+        Axes to draw into; a new figure if ``None``.
+    """
+    check_instance(example, WorkedExample, "example")
+    n_patterns = example.X.shape[0]
+    if isinstance(pattern, bool) or not isinstance(pattern, int) or not 1 <= pattern <= n_patterns:
+        raise ValueError(f"pattern must be an int in [1, {n_patterns}]; got {pattern!r}")
+    fig, ax = _diagram_axes(ax, (7.6, 3.9))
+    pos, r = _NET_POS, _NET_RADIUS
+    net = example.network
+    _draw_connections(ax, net)
+    _draw_units(ax, {row["unit"]: row for row in example.forward_rows if row["pattern"] == pattern})
     for l, unit in ((0, "h1"), (0, "h2"), (1, "o")):
         j = 0 if unit != "h2" else 1
         x, y = pos[unit]
@@ -269,10 +308,7 @@ def plot_network_221(example: WorkedExample, pattern: int = 1, ax: Axes | None =
         )
     target = float(example.T[pattern - 1, 0])
     ax.text(6.4, 1.0 - r - 0.5, f"target d = {_fmt(target)}", ha="center", va="top", fontsize=10)
-    ax.set_xlim(-0.8, 7.6)
-    ax.set_ylim(-0.75, 2.75)
-    ax.set_aspect("equal")
-    ax.axis("off")
+    _finish_diagram(ax, (-0.8, 7.6), (-0.75, 2.75))
     ax.set_title(
         f"Pattern {pattern}: x = ({_fmt(example.X[pattern - 1, 0])}, "
         f"{_fmt(example.X[pattern - 1, 1])})",
@@ -301,7 +337,20 @@ def _reference_line(ax: Axes, n: np.ndarray, anchor: float, slope: float, label:
     )
 
 
-def _finish_cost_axes(ax: Axes, n: np.ndarray, ylabel: str, title: str) -> None:
+def _cost_axes(cost: BackpropCost) -> tuple[Figure, Axes, np.ndarray]:
+    """A new figure for ``cost``, checked, and its parameter counts ``N`` as floats."""
+    check_instance(cost, BackpropCost, "cost")
+    fig, ax = new_figure(figsize=(6.4, 4.1))
+    return fig, ax, cost.n_params.astype(float)
+
+
+def _finish_cost_axes(
+    ax: Axes, n: np.ndarray, fd: np.ndarray, backprop: np.ndarray, ylabel: str, title: str
+) -> None:
+    """Reference lines ∝ N² through the last ``fd`` and ∝ N through the last ``backprop``,
+    log–log axes, labels and legend."""
+    _reference_line(ax, n, float(fd[-1]), 2.0, "∝ N²")
+    _reference_line(ax, n, float(backprop[-1]), 1.0, "∝ N")
     ax.set(xscale="log", yscale="log", xlabel="number of parameters N", ylabel=ylabel, title=title)
     ax.legend(loc="upper left", fontsize=9)
     ax.set_xlim(n[0] / 1.5, n[-1] * 4)
@@ -318,15 +367,12 @@ def plot_backprop_counts(cost: BackpropCost) -> Figure:
     cost
         The result of :func:`ebp.experiments.backprop.backprop_cost`.
     """
-    check_instance(cost, BackpropCost, "cost")
-    fig, ax = new_figure(figsize=(6.4, 4.1))
-    n = cost.n_params.astype(float)
+    fig, ax, n = _cost_axes(cost)
     ax.plot(n, cost.fd_macs, "s-", color=ORANGE, label="central differences: 2N forward passes")
     ax.plot(n, cost.backprop_macs, "o-", color=BLUE, label="backprop: ≈ 3 forward passes")
     ax.plot(n, cost.forward_macs, "^--", color=GREEN, label="one forward pass")
-    _reference_line(ax, n, float(cost.fd_macs[-1]), 2.0, "∝ N²")
-    _reference_line(ax, n, float(cost.backprop_macs[-1]), 1.0, "∝ N")
-    _finish_cost_axes(ax, n, "multiply-adds per gradient", "Counted (exact)")
+    ylabel = "multiply-adds per gradient"
+    _finish_cost_axes(ax, n, cost.fd_macs, cost.backprop_macs, ylabel, "Counted (exact)")
     return fig
 
 
@@ -343,9 +389,7 @@ def plot_backprop_timing(cost: BackpropCost) -> Figure:
     cost
         The result of :func:`ebp.experiments.backprop.backprop_cost`.
     """
-    check_instance(cost, BackpropCost, "cost")
-    fig, ax = new_figure(figsize=(6.4, 4.1))
-    n = cost.n_params.astype(float)
+    fig, ax, n = _cost_axes(cost)
     ext = cost.timing_fd_extrapolated
     ax.plot(n, cost.timing_backprop_s, "o-", color=BLUE, label="backprop")
     ax.plot(n, cost.timing_fd_s, "-", color=ORANGE)
@@ -359,10 +403,14 @@ def plot_backprop_timing(cost: BackpropCost) -> Figure:
             color=ORANGE,
             label=f"central differences\n(timed on {cost.max_fd_params} weights, scaled)",
         )
-    _reference_line(ax, n, float(cost.timing_fd_s[-1]), 2.0, "∝ N²")
-    _reference_line(ax, n, float(cost.timing_backprop_s[-1]), 1.0, "∝ N")
-    title = "Measured on the machine that built this page"
-    _finish_cost_axes(ax, n, "seconds per gradient (best of repeats)", title)
+    _finish_cost_axes(
+        ax,
+        n,
+        cost.timing_fd_s,
+        cost.timing_backprop_s,
+        "seconds per gradient (best of repeats)",
+        "Measured on the machine that built this page",
+    )
     return fig
 
 

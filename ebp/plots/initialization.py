@@ -238,44 +238,9 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
     fig, axes = new_figure(2, 2, figsize=(10.0, 7.6))
     (ax_sat, ax_g), (ax_t, ax_f) = axes
     s = result.scales
-    n_hidden = result.saturated.shape[2]
-    for l in range(n_hidden):
-        frac = 100 * result.saturated[:, :, l]
-        ax_sat.errorbar(
-            s,
-            frac.mean(1),
-            yerr=frac.std(1, ddof=1),
-            marker="o",
-            ms=4,
-            capsize=2,
-            color=_SCALE_COLORS[l % len(_SCALE_COLORS)],
-            label=f"hidden layer {l + 1}",
-        )
-    ax_sat.set_xscale("log")
-    ax_sat.set_xlabel(r"scale $s$ in $\sigma_w = s\,m^{-1/2}$")
-    ax_sat.set_ylabel(f"saturated units (%), $|f'| < {result.threshold:g}\\,f'(0)$")
-    ax_sat.legend(fontsize=8.5)
-    panel_label(ax_sat, "(a) saturation at the start")
-
+    _plot_saturation(ax_sat, result)
     colors = {float(v): _SCALE_COLORS[i % len(_SCALE_COLORS)] for i, v in enumerate(s)}
-    for i, v in enumerate(s):
-        g = result.grad_norm[i]
-        ax_g.errorbar(
-            result.layer,
-            np.exp(np.log(g).mean(0)),
-            yerr=None,
-            marker="o",
-            ms=4,
-            color=colors[float(v)],
-            label=f"$s = {v:g}$",
-        )
-        ax_g.fill_between(result.layer, g.min(0), g.max(0), color=colors[float(v)], alpha=0.15)
-    ax_g.set_yscale("log")
-    ax_g.set_xticks(result.layer)
-    ax_g.set_xlabel("weight layer $l$ (1 = next to the inputs)")
-    ax_g.set_ylabel(r"$\|\partial E / \partial W_l\|$ at the start")
-    ax_g.legend(fontsize=8.5, ncols=2)
-    panel_label(ax_g, "(b) gradient per layer at the start")
+    _plot_start_gradients(ax_g, result, colors)
 
     for i, v in enumerate(s):
         _band(ax_t, result.epoch, result.train_loss[i], colors[float(v)], f"$s = {v:g}$")
@@ -287,27 +252,8 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
     ax_t.set_ylabel("training loss, cross-entropy (nats)")
     panel_label(ax_t, f"(c) training, {result.seeds.size} seeds (mean, range)")
 
-    last = result.train_loss[:, :, -1]
-    ax_f.errorbar(
-        s,
-        np.nanmean(last, 1),
-        yerr=np.nanstd(last, 1, ddof=1),
-        marker="o",
-        color=BLUE,
-        capsize=3,
-        label="training",
-    )
-    last_val = result.val_loss[:, :, -1]
-    ax_f.errorbar(
-        s,
-        np.nanmean(last_val, 1),
-        yerr=np.nanstd(last_val, 1, ddof=1),
-        marker="s",
-        color=VERMILLION,
-        ls="--",
-        capsize=3,
-        label="validation",
-    )
+    _final_loss(ax_f, s, result.train_loss, "training", marker="o", color=BLUE)
+    _final_loss(ax_f, s, result.val_loss, "validation", marker="s", color=VERMILLION, ls="--")
     ax_f.set_xscale("log")
     ax_f.set_yscale("log")
     ax_f.set_xlabel(r"scale $s$")
@@ -315,6 +261,63 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
     ax_f.legend(fontsize=8.5)
     panel_label(ax_f, "(d) where training got to (mean ± sd)")
     return fig
+
+
+def _plot_saturation(ax: Axes, result: ScaleSweep) -> None:
+    """Panel (a) of :func:`plot_scale_sweep`: saturated units per hidden layer against ``s``."""
+    for l in range(result.saturated.shape[2]):
+        frac = 100 * result.saturated[:, :, l]
+        ax.errorbar(
+            result.scales,
+            frac.mean(1),
+            yerr=frac.std(1, ddof=1),
+            marker="o",
+            ms=4,
+            capsize=2,
+            color=_SCALE_COLORS[l % len(_SCALE_COLORS)],
+            label=f"hidden layer {l + 1}",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel(r"scale $s$ in $\sigma_w = s\,m^{-1/2}$")
+    ax.set_ylabel(f"saturated units (%), $|f'| < {result.threshold:g}\\,f'(0)$")
+    ax.legend(fontsize=8.5)
+    panel_label(ax, "(a) saturation at the start")
+
+
+def _plot_start_gradients(ax: Axes, result: ScaleSweep, colors: dict[float, str]) -> None:
+    """Panel (b) of :func:`plot_scale_sweep`: gradient norm per layer at the start, per ``s``
+    (geometric mean over the seeds and their range)."""
+    for i, v in enumerate(result.scales):
+        g = result.grad_norm[i]
+        ax.errorbar(
+            result.layer,
+            np.exp(np.log(g).mean(0)),
+            yerr=None,
+            marker="o",
+            ms=4,
+            color=colors[float(v)],
+            label=f"$s = {v:g}$",
+        )
+        ax.fill_between(result.layer, g.min(0), g.max(0), color=colors[float(v)], alpha=0.15)
+    ax.set_yscale("log")
+    ax.set_xticks(result.layer)
+    ax.set_xlabel("weight layer $l$ (1 = next to the inputs)")
+    ax.set_ylabel(r"$\|\partial E / \partial W_l\|$ at the start")
+    ax.legend(fontsize=8.5, ncols=2)
+    panel_label(ax, "(b) gradient per layer at the start")
+
+
+def _final_loss(ax: Axes, s: np.ndarray, loss: np.ndarray, label: str, **style: Any) -> None:
+    """The loss after the last epoch against ``s``: mean ± sd over the seeds (NaN-aware)."""
+    last = loss[:, :, -1]
+    ax.errorbar(
+        s,
+        np.nanmean(last, 1),
+        yerr=np.nanstd(last, 1, ddof=1),
+        **style,
+        capsize=3,
+        label=label,
+    )
 
 
 def plot_scheme_histograms(result: SchemeComparison) -> Figure:

@@ -327,16 +327,24 @@ def plot_adaptive(adaptive: RateSweep, constant: RateSweep) -> Figure:
     st = {"color": BLACK, "ls": "--"}
     ax_e.axhline(best, **st, lw=1.2, label=f"best constant $\\eta = {best:.3g}$")
     _band(ax_l, constant.epoch, constant.best_curves, st, f"constant $\\eta = {best:.3g}$")
+    _label_rate_and_loss(
+        ax_e, ax_l, "learning rate $\\eta$ at the end of the epoch", "(a) the rate the rule chooses"
+    )
+    for ax in (ax_e, ax_l):
+        ax.legend(fontsize=9)
+    return fig
+
+
+def _label_rate_and_loss(ax_e: Axes, ax_l: Axes, eta_label: str, eta_title: str) -> None:
+    """Log scales, labels and titles of a rate panel (a) beside a training-loss panel (b)."""
     ax_e.set_yscale("log")
-    ax_e.set_ylabel("learning rate $\\eta$ at the end of the epoch")
-    panel_label(ax_e, "(a) the rate the rule chooses")
+    ax_e.set_ylabel(eta_label)
+    panel_label(ax_e, eta_title)
     ax_l.set_yscale("log")
     ax_l.set_ylabel("training loss")
     panel_label(ax_l, "(b) training loss")
     for ax in (ax_e, ax_l):
         ax.set_xlabel("epoch")
-        ax.legend(fontsize=9)
-    return fig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,14 +366,8 @@ def plot_schedules(result: ScheduleComparison) -> Figure:
         st = _style(name, i)
         ax_e.plot(result.epoch, result.eta[name], label=result.labels[name], **st)
         _band(ax_l, result.epoch, result.train_loss[name], st, result.labels[name])
-    ax_e.set_yscale("log")
-    ax_e.set_ylabel("learning rate $\\eta$")
-    panel_label(ax_e, f"(a) the schedules, $\\eta_0 = {result.eta0:.3g}$")
-    ax_l.set_yscale("log")
-    ax_l.set_ylabel("training loss")
-    panel_label(ax_l, "(b) training loss")
-    for ax in (ax_e, ax_l):
-        ax.set_xlabel("epoch")
+    eta_title = f"(a) the schedules, $\\eta_0 = {result.eta0:.3g}$"
+    _label_rate_and_loss(ax_e, ax_l, "learning rate $\\eta$", eta_title)
     ax_l.legend(fontsize=9)
     return fig
 

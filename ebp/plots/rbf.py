@@ -6,6 +6,8 @@ anything beyond means, ranges and the fitted exponents the experiment module pro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -126,16 +128,20 @@ def plot_units_sweep(result: DigitsComparison) -> Figure:
             ls="none",
             label=label,
         )
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(u, [f"{int(v)}" for v in u])
-    ax.set_yscale("log")
-    ticks = [2, 5, 10, 20, 40]
-    ax.set_yticks(ticks, [f"{t}" for t in ticks])
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    _log_log_ticks(ax, u, [2, 5, 10, 20, 40])
     ax.set_xlabel("hidden units (RBF units, or sigmoid units)")
     ax.set_ylabel("test error (%)")
     ax.legend(fontsize=9, loc="upper right")
     return fig
+
+
+def _log_log_ticks(ax: Axes, xticks: Sequence[float], yticks: Sequence[float]) -> None:
+    """A log₂ x axis and a log y axis, ticked at ``xticks`` (as integers) and ``yticks`` only."""
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(xticks, [f"{int(v)}" for v in xticks])
+    ax.set_yscale("log")
+    ax.set_yticks(yticks, [f"{t:g}" for t in yticks])
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def plot_nearest_centre(digits: DigitsComparison, moons: MoonsComparison) -> Figure:
@@ -175,13 +181,8 @@ def plot_nearest_centre(digits: DigitsComparison, moons: MoonsComparison) -> Fig
         ax.plot(
             k, dist / dist[0], color=color, marker=marker, ms=5, label=f"{label}: $d$ = {d:.1f}"
         )
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
     ks = sorted({int(v) for v in np.concatenate([moons.n_centres, digits.units])})
-    ax.set_xticks(ks, [str(v) for v in ks])
-    ticks = [0.25, 0.5, 1.0]
-    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    _log_log_ticks(ax, ks, [0.25, 0.5, 1.0])
     ax.set_xlabel("number of k-means centres $k$")
     ax.set_ylabel("distance to nearest centre\n(relative to the smallest $k$)")
     ax.legend(fontsize=9, loc="lower left")

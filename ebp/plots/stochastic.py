@@ -127,24 +127,13 @@ def plot_ladder(ladders: dict[str, Ladder], copies: int) -> Figure:
     for i, (rule, ladder) in enumerate(ladders.items()):
         ls = styles[i % len(styles)]
         f = ladder.target_factors
-        ax_r.plot(
-            f,
-            ladder.ratio_redundant,
-            color=BLUE,
-            ls=ls,
-            marker="o",
-            ms=4,
-            label=f"10 copies, rule '{rule}'",
-        )
-        ax_r.plot(
-            f,
-            ladder.ratio_original,
-            color=ORANGE,
-            ls=ls,
-            marker="s",
-            ms=4,
-            label=f"100 patterns, rule '{rule}'",
-        )
+        for ratio, color, marker, what in (
+            (ladder.ratio_redundant, BLUE, "o", "10 copies"),
+            (ladder.ratio_original, ORANGE, "s", "100 patterns"),
+        ):
+            ax_r.plot(
+                f, ratio, color=color, ls=ls, marker=marker, ms=4, label=f"{what}, rule '{rule}'"
+            )
         ax_g.plot(f, ladder.gain, color=GREEN, ls=ls, marker="o", ms=4, label=f"rule '{rule}'")
     ax_g.axhline(copies, color=BLACK, lw=1.0, ls=":", label=f"paper: {copies}")
     for ax in (ax_r, ax_g):
@@ -196,20 +185,11 @@ def plot_batch_sizes(result: BatchSizes) -> Figure:
     panel_label(ax_l, "(a) batch, mini-batch and online learning")
     B = result.batch_sizes
     stochastic = B < B.max()
-    ax_n.plot(
-        B[stochastic],
-        result.noise_at_start[stochastic],
-        "o-",
-        color=BLUE,
-        label="at the initial weights",
-    )
-    ax_n.plot(
-        B[stochastic],
-        result.noise_at_minimum[stochastic],
-        "s-",
-        color=VERMILLION,
-        label="at the minimum",
-    )
+    for noise, fmt, color, label in (
+        (result.noise_at_start, "o-", BLUE, "at the initial weights"),
+        (result.noise_at_minimum, "s-", VERMILLION, "at the minimum"),
+    ):
+        ax_n.plot(B[stochastic], noise[stochastic], fmt, color=color, label=label)
     ref = result.noise_at_minimum[B == 1]
     if ref.size:
         ax_n.plot(
@@ -280,6 +260,11 @@ def batch_size_table_markdown(result: BatchSizes, rate: UpdateRate | None = None
     return pipe_table(header, rows)
 
 
+def _annealing_style(method: str) -> dict[str, Any]:
+    """A copy of the colour, line style and label of an annealing ``method``."""
+    return dict(_ANNEALING.get(method, {"color": BLACK, "ls": "-", "label": method}))
+
+
 def plot_annealing(result: Annealing) -> Figure:
     """(a) The excess loss against presentations for the constant rate, the ``c/t`` schedule and
     the growing mini-batch (mean and min–max over the seeds); (b) what each does to the noise:
@@ -293,7 +278,7 @@ def plot_annealing(result: Annealing) -> Figure:
     check_instance(result, Annealing, "result")
     fig, (ax_l, ax_s) = new_figure(1, 2, figsize=(10.5, 4.0), width_ratios=(1.6, 1.0))
     for method in result.methods:
-        style = dict(_ANNEALING.get(method, {"color": BLACK, "ls": "-", "label": method}))
+        style = _annealing_style(method)
         x = result.presentations[method]
         _band(ax_l, x[1:], result.excess[method][:, 1:], **style)
     ax_l.set_yscale("log")
@@ -309,7 +294,7 @@ def plot_annealing(result: Annealing) -> Figure:
         "growing_batch": result.eta0 / np.repeat(result.growing_sizes, block * P),
     }
     for method in result.methods:
-        style = dict(_ANNEALING.get(method, {"color": BLACK, "ls": "-", "label": method}))
+        style = _annealing_style(method)
         ax_s.plot(t, scale[method], color=style["color"], ls=style["ls"])
     ax_s.set_yscale("log")
     ax_s.set_xlabel("presentations")
