@@ -1,9 +1,10 @@
 """The package's imports: no circle, no import hidden in a function, no borrowed private name.
 
 Data flow through ``ebp`` is one way (``../shared/DESIGN.md``): ``data`` → ``preprocess`` →
-``nn``/``losses`` → ``hessian`` → ``optim`` → ``updates`` → ``engine`` → ``train``/``many``
-→ ``experiments`` → ``plots``.  These tests read every module's source with :mod:`ast` (nothing is imported), so
-they see imports inside functions and ``if TYPE_CHECKING`` blocks too.
+``nn``/``losses`` → ``hessian`` → ``updates`` → ``optim`` → ``engine`` → ``train``/``many``
+→ ``experiments`` → ``plots``.  These tests read every module's source with :mod:`ast`
+(nothing is imported), so they see imports inside functions and ``if TYPE_CHECKING`` blocks
+too.
 """
 
 from __future__ import annotations

@@ -388,6 +388,79 @@ class WorkedExample:
     max_abs_difference: float
 
 
+def _autograd_deltas(
+    net: scratch.Network, X: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Autograd on the same network: the flat gradient of the MSE, and each layer's
+    ``δ = ∂E/∂z`` (``retain_grad`` on each weighted sum)."""
+    model = ebp_nn.from_scratch(net, dtype=torch.float64)
+    h = torch.as_tensor(X, dtype=torch.float64)
+    zs: list[torch.Tensor] = []
+    for module in model:
+        h = module(h)
+        if isinstance(module, torch.nn.Linear):
+            h.retain_grad()
+            zs.append(h)
+    _mse_torch(h, torch.as_tensor(T, dtype=torch.float64)).backward()
+    return _flat_grad(model).numpy(), [z.grad.numpy() for z in zs]
+
+
+def _forward_rows(
+    fw: scratch.Forward,
+    grads: scratch.Gradients,
+    deltas_autograd: list[np.ndarray],
+    n_patterns: int,
+) -> list[dict[str, Any]]:
+    """One row per pattern and unit of the 2-2-1 network: ``z``, ``a`` and both ``δ``."""
+    rows: list[dict[str, Any]] = []
+    names = [["x1", "x2"], ["h1", "h2"], ["o"]]
+    for p in range(n_patterns):
+        for layer, units in enumerate(names):
+            for j, unit in enumerate(units):
+                inner = layer >= 1
+                rows.append(
+                    {
+                        "pattern": p + 1,
+                        "unit": unit,
+                        "layer": layer,
+                        "z": float(fw.z[layer - 1][p, j]) if inner else math.nan,
+                        "a": float(fw.a[layer][p, j]),
+                        "delta": float(grads.delta[layer - 1][p, j]) if inner else math.nan,
+                        "delta_autograd": (
+                            float(deltas_autograd[layer - 1][p, j]) if inner else math.nan
+                        ),
+                    }
+                )
+    return rows
+
+
+def _gradient_rows(
+    net: scratch.Network, backprop_flat: np.ndarray, autograd_flat: np.ndarray
+) -> list[dict[str, Any]]:
+    """One row per parameter: its names and its gradient by backprop and by autograd."""
+    rows: list[dict[str, Any]] = []
+    k = 0
+    for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True), start=1):
+        entries = [
+            (f"W{l}[{j},{i}]", f"w^{{({l})}}_{{{j + 1}{i + 1}}}")
+            for j in range(W.shape[0])
+            for i in range(W.shape[1])
+        ]
+        entries += [(f"b{l}[{j}]", f"b^{{({l})}}_{{{j + 1}}}") for j in range(b.shape[0])]
+        for plain, symbol in entries:
+            rows.append(
+                {
+                    "parameter": plain,
+                    "symbol": symbol,
+                    "backprop": float(backprop_flat[k]),
+                    "autograd": float(autograd_flat[k]),
+                    "difference": float(backprop_flat[k] - autograd_flat[k]),
+                }
+            )
+            k += 1
+    return rows
+
+
 def worked_example_221(
     X: Any = X_221,
     T: Any = T_221,
@@ -421,61 +494,10 @@ def worked_example_221(
     fw = net.forward(X)
     grads = net.backward(fw, T, "mse")
 
-    # Autograd on the same network; retain_grad on each weighted sum gives its δ = ∂E/∂z.
-    model = ebp_nn.from_scratch(net, dtype=torch.float64)
-    h = torch.as_tensor(X, dtype=torch.float64)
-    zs: list[torch.Tensor] = []
-    for module in model:
-        h = module(h)
-        if isinstance(module, torch.nn.Linear):
-            h.retain_grad()
-            zs.append(h)
-    _mse_torch(h, torch.as_tensor(T, dtype=torch.float64)).backward()
-    autograd_flat = _flat_grad(model).numpy()
-    deltas_autograd = [z.grad.numpy() for z in zs]
+    autograd_flat, deltas_autograd = _autograd_deltas(net, X, T)
     backprop_flat = grads.flat()
-
-    forward_rows: list[dict[str, Any]] = []
-    names = [["x1", "x2"], ["h1", "h2"], ["o"]]
-    for p in range(X.shape[0]):
-        for layer, units in enumerate(names):
-            for j, unit in enumerate(units):
-                inner = layer >= 1
-                forward_rows.append(
-                    {
-                        "pattern": p + 1,
-                        "unit": unit,
-                        "layer": layer,
-                        "z": float(fw.z[layer - 1][p, j]) if inner else math.nan,
-                        "a": float(fw.a[layer][p, j]),
-                        "delta": float(grads.delta[layer - 1][p, j]) if inner else math.nan,
-                        "delta_autograd": (
-                            float(deltas_autograd[layer - 1][p, j]) if inner else math.nan
-                        ),
-                    }
-                )
-
-    gradient_rows: list[dict[str, Any]] = []
-    k = 0
-    for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True), start=1):
-        entries = [
-            (f"W{l}[{j},{i}]", f"w^{{({l})}}_{{{j + 1}{i + 1}}}")
-            for j in range(W.shape[0])
-            for i in range(W.shape[1])
-        ]
-        entries += [(f"b{l}[{j}]", f"b^{{({l})}}_{{{j + 1}}}") for j in range(b.shape[0])]
-        for plain, symbol in entries:
-            gradient_rows.append(
-                {
-                    "parameter": plain,
-                    "symbol": symbol,
-                    "backprop": float(backprop_flat[k]),
-                    "autograd": float(autograd_flat[k]),
-                    "difference": float(backprop_flat[k] - autograd_flat[k]),
-                }
-            )
-            k += 1
-
+    forward_rows = _forward_rows(fw, grads, deltas_autograd, X.shape[0])
+    gradient_rows = _gradient_rows(net, backprop_flat, autograd_flat)
     delta_diff = max(
         float(np.max(np.abs(d - da))) for d, da in zip(grads.delta, deltas_autograd, strict=True)
     )

@@ -32,7 +32,7 @@ from ebp.hessian import (
     power_method,
     taylor_estimate,
 )
-from ebp.many import fit_many
+from ebp.many import ManyHistory, fit_many
 from ebp.optim import eta_from_lambda_max
 from ebp.repro import single_threaded
 
@@ -97,6 +97,18 @@ def _operator(model: torch.nn.Module, X: np.ndarray, Y: np.ndarray) -> HessianOp
 # ---------------------------------------------------------------------------------------------
 # R7: the estimates against the dense eigenvalue
 # ---------------------------------------------------------------------------------------------
+
+
+def _top_eigenvalue(op: HessianOperator, seed: int) -> float:
+    """The largest eigenvalue of ``op`` by Lanczos (seeded with ``seed``)."""
+    return float(lanczos_eigs(op, 1, seed=seed, residuals=False).values[0])
+
+
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    seeds = [check_int(s, f"seeds[{i}]", min_value=0) for i, s in enumerate(seeds)]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    return seeds
 
 
 @dataclass(frozen=True)
@@ -299,9 +311,7 @@ def online_runs(
     Each seed gives its own network (:func:`digit_problem`), start vector and order of
     presentation; γ follows Fig 24's schedule (:func:`ebp.hessian.gamma_schedule`).
     """
-    seeds = [check_int(s, f"seeds[{i}]", min_value=0) for i, s in enumerate(seeds)]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = _check_seeds(seeds)
     n_presentations = check_int(n_presentations, "n_presentations", min_value=1)
     lams, rows = [], []
     with single_threaded():
@@ -310,7 +320,7 @@ def online_runs(
                 hidden=hidden, n_train=n_train, standardize=standardize, seed=s
             )
             op = _operator(model, X, Y)
-            lams.append(float(lanczos_eigs(op, 1, seed=s, residuals=False).values[0]))
+            lams.append(_top_eigenvalue(op, s))
             rows.append(
                 online_eigenvalue_estimate(op, n_presentations=n_presentations, seed=s).estimates
             )
@@ -424,6 +434,32 @@ class RateSweep:
         return float(self.lambda_max[0] / self.pattern_lambda.mean())
 
 
+def _pattern_lambdas(
+    model: torch.nn.Module, X: np.ndarray, Y: np.ndarray, n_samples: int, seed: int
+) -> np.ndarray:
+    """``λ_max`` of the single-pattern Hessians of ``n_samples`` random patterns."""
+    pick = np.random.default_rng(seed).choice(
+        X.shape[0], size=min(n_samples, X.shape[0]), replace=False
+    )
+    return np.array(
+        [_top_eigenvalue(_operator(model, X[p : p + 1], Y[p : p + 1]), seed) for p in pick]
+    )
+
+
+def _trained_lambda_max(
+    res: ManyHistory, X: np.ndarray, Y: np.ndarray, seeds: list[int], n_ratios: int, i1: int
+) -> np.ndarray:
+    """Per seed, ``λ_max`` after training at ratio ``ratios[i1]`` (NaN where it diverged)."""
+    trained = np.full(len(seeds), np.nan)
+    with single_threaded():
+        for k in range(len(seeds)):
+            j = k * n_ratios + i1
+            if not res.diverged[j]:
+                m = copy.deepcopy(res.models[j]).double()
+                trained[k] = _top_eigenvalue(_operator(m, X, Y), seeds[k])
+    return trained
+
+
 def rate_sweep(
     *,
     standardize: bool = False,
@@ -465,9 +501,7 @@ def rate_sweep(
         raise ValueError("ratios must hold at least one ratio")
     epochs = check_int(epochs, "epochs", min_value=1)
     batch_size = check_int(batch_size, "batch_size", min_value=1)
-    seeds = [check_int(s, f"seeds[{i}]", min_value=0) for i, s in enumerate(seeds)]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = _check_seeds(seeds)
     n_pattern_samples = check_int(n_pattern_samples, "n_pattern_samples", min_value=1)
     models, etas, model_seeds, lams = [], [], [], []
     pattern_lambda = np.empty(0)
@@ -482,20 +516,7 @@ def rate_sweep(
             lam = rate.lambda_max
             lams.append(lam)
             if s == seeds[0]:
-                pick = np.random.default_rng(s).choice(
-                    X.shape[0], size=min(n_pattern_samples, X.shape[0]), replace=False
-                )
-                pattern_lambda = np.array(
-                    [
-                        lanczos_eigs(
-                            _operator(model, X[p : p + 1], Y[p : p + 1]),
-                            1,
-                            seed=s,
-                            residuals=False,
-                        ).values[0]
-                        for p in pick
-                    ]
-                )
+                pattern_lambda = _pattern_lambdas(model, X, Y, n_pattern_samples, s)
             for r in ratios_a:
                 models.append(copy.deepcopy(model).float())
                 etas.append(float(r * rate.eta))
@@ -512,15 +533,7 @@ def rate_sweep(
     )
     mse = res.train_loss.reshape(len(seeds), ratios_a.size, -1)
     i1 = int(np.argmin(np.abs(np.log(ratios_a))))
-    trained = np.full(len(seeds), np.nan)
-    with single_threaded():
-        for k in range(len(seeds)):
-            j = k * ratios_a.size + i1
-            if not res.diverged[j]:
-                m = copy.deepcopy(res.models[j]).double()
-                trained[k] = lanczos_eigs(
-                    _operator(m, X, Y), 1, seed=seeds[k], residuals=False
-                ).values[0]
+    trained = _trained_lambda_max(res, X, Y, seeds, ratios_a.size, i1)
     return RateSweep(
         ratios=ratios_a,
         seeds=np.asarray(seeds),

@@ -24,6 +24,8 @@ from sklearn import metrics
 from ebp import data, train
 from ebp import nn as ebp_nn
 from ebp._validate import check_choice, check_in_range, check_int, check_probability
+from ebp.experiments._shared import check_seeds
+from ebp.history import History
 from ebp.repro import single_threaded
 
 __all__ = [
@@ -396,6 +398,40 @@ def _flip_labels(
     return y
 
 
+def _fit_with_test_error(
+    split: data.Split,
+    y_train: np.ndarray,
+    *,
+    hidden: int,
+    eta: float,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+) -> tuple[History, list[float]]:
+    """Train a cross-entropy 64-``hidden``-10 network on ``(split.X_train, y_train)`` with
+    validation; returns its history and its test error before training and after each epoch."""
+    model = _build("cross_entropy", hidden, split.n_features, split.n_classes, seed)
+
+    def test_error(m: torch.nn.Module) -> float:
+        return float(np.mean(train.predict_classes(m, split.X_test) != split.y_test))
+
+    errors = [test_error(model)]
+    history = train.fit(
+        model,
+        split.X_train,
+        y_train,
+        loss="cross_entropy",
+        eta=eta,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        X_val=split.X_val,
+        y_val=split.y_val,
+        callback=lambda _epoch, m, _h: errors.append(test_error(m)),
+    )
+    return history, errors
+
+
 def overfitting(
     *,
     n_train: int = 100,
@@ -439,40 +475,20 @@ def overfitting(
     label_noise = check_probability(label_noise, "label_noise")
     if label_noise >= 1:
         raise ValueError(f"label_noise must be in [0, 1); got {label_noise}")
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (Sequence, np.ndarray)):
-        raise TypeError(f"seeds must be a sequence of ints; got {type(seeds).__name__}")
-    if len(seeds) == 0:
-        raise ValueError("seeds must contain at least one seed")
-    seeds = [check_int(s, f"seeds[{i}]", min_value=0) for i, s in enumerate(seeds)]
+    seeds = check_seeds(seeds)
 
     rows: dict[str, list] = {k: [] for k in ("train", "val", "err", "best", "stop", "restore")}
     with single_threaded():
         for seed in seeds:
             split = data.digits(n_train=n_train, n_val=n_val, seed=seed)
-            K = split.n_classes
             y_train = split.y_train
             if label_noise > 0:
                 rng = np.random.default_rng([seed, 1])
-                y_train = _flip_labels(y_train, label_noise, K, rng)
-            model = _build("cross_entropy", hidden, split.n_features, K, seed)
-
-            def test_error(m: torch.nn.Module, split: data.Split = split) -> float:
-                return float(np.mean(train.predict_classes(m, split.X_test) != split.y_test))
-
-            errors = [test_error(model)]
-            history = train.fit(
-                model,
-                split.X_train,
-                y_train,
-                loss="cross_entropy",
-                eta=eta,
-                epochs=epochs,
-                batch_size=batch_size,
+                y_train = _flip_labels(y_train, label_noise, split.n_classes, rng)
+            history, errors = _fit_with_test_error(
+                split, y_train, hidden=hidden, eta=eta, epochs=epochs, batch_size=batch_size,
                 seed=seed,
-                X_val=split.X_val,
-                y_val=split.y_val,
-                callback=lambda _epoch, m, _h, errors=errors: errors.append(test_error(m)),
-            )
+            )  # fmt: skip
             rule = train.early_stopping_epoch(history, patience)
             rows["train"].append(history.train_loss)
             rows["val"].append(history.val_loss)

@@ -30,6 +30,7 @@ from torch import nn as tnn
 from ebp import data, train
 from ebp import nn as ebp_nn
 from ebp._validate import check_choice, check_in_range, check_int, check_positive, check_sizes
+from ebp.experiments._shared import linears
 from ebp.many import fit_many
 from ebp.preprocess import Standardize
 from ebp.repro import single_threaded
@@ -81,10 +82,6 @@ def _check_names(names: Sequence[str], name: str, choices: Sequence[str]) -> tup
     if isinstance(names, str) or not isinstance(names, Sequence) or not names:
         raise TypeError(f"{name} must be a non-empty sequence of names; got {names!r}")
     return tuple(check_choice(n, f"{name}[{i}]", choices) for i, n in enumerate(names))
-
-
-def _linears(model: tnn.Module) -> list[tnn.Linear]:
-    return [m for m in model.modules() if isinstance(m, tnn.Linear)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,7 +455,7 @@ def unit_spread(model: tnn.Module) -> float:
     ``v_j`` is hidden unit ``j``'s incoming weights, bias and outgoing weights; 0 means every
     hidden unit is an exact copy of the first.
     """
-    first, second = _linears(model)[:2]
+    first, second = linears(model)[:2]
     with torch.no_grad():
         v = torch.cat([first.weight, first.bias[:, None], second.weight.T], dim=1)
         return float((v - v[:1]).abs().max())
@@ -513,10 +510,10 @@ def symmetry(
                 seed=seed,
                 dtype=torch.float64,
             )
-            rows = [(unit_spread(model), float(_linears(model)[0].weight.detach().norm()))]
+            rows = [(unit_spread(model), float(linears(model)[0].weight.detach().norm()))]
 
             def record(_epoch: int, m: tnn.Module, _h: object, rows: list = rows) -> None:
-                rows.append((unit_spread(m), float(_linears(m)[0].weight.detach().norm())))
+                rows.append((unit_spread(m), float(linears(m)[0].weight.detach().norm())))
 
             history = train.fit(
                 model,
@@ -570,7 +567,7 @@ def _at_init(
 ) -> _AtInit:
     """Per-layer std, saturation and weight-gradient norm of ``model`` at its current weights."""
     stats = ebp_nn.layer_stats(model, X, keep_values=True)
-    weights = [lin.weight for lin in _linears(model)]
+    weights = [lin.weight for lin in linears(model)]
     grads = torch.autograd.grad(train.cross_entropy_loss(model(X), y), weights)
     slope0 = float(_slope(activation, torch.zeros(1, dtype=torch.float64)))
     saturated = [

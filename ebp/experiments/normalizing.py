@@ -463,6 +463,49 @@ def _build(model: str, hidden: int, seed: int, dtype: torch.dtype) -> tnn.Sequen
     )  # fmt: skip
 
 
+def _check_variant_names(names: Sequence[str] | None, variants: InputVariants) -> tuple[str, ...]:
+    if names is None:
+        names = variants.names
+    if isinstance(names, str):
+        raise TypeError("names must be a sequence of variant names, not a string")
+    names = tuple(check_choice(n, f"names[{i}]", variants.names) for i, n in enumerate(names))
+    if not names:
+        raise ValueError("names must name at least one variant")
+    return names
+
+
+def _check_eta_grid(etas: Sequence[float] | None) -> np.ndarray:
+    grid = 2.0 ** np.arange(-2.0, 2.01, 0.5) if etas is None else etas
+    grid = as_float_array(grid, "etas", ndim=1)
+    if grid.size == 0 or np.any(grid <= 0):
+        raise ValueError("etas must be a non-empty sequence of positive learning rates")
+    return grid
+
+
+def _check_fraction(value: float, name: str) -> float:
+    """``value`` checked to lie in (0, 1)."""
+    value = check_positive(value, name)
+    if value >= 1:
+        raise ValueError(f"{name} must be in (0, 1); got {value:g}")
+    return value
+
+
+def _fronted(
+    variants: InputVariants, name: str, layers: tnn.Sequential, dtype: torch.dtype
+) -> tnn.Sequential:
+    """``layers`` behind the fixed affine map of variant ``name``."""
+    return tnn.Sequential(_FixedAffine(variants.A[name], variants.b[name], dtype), *layers)
+
+
+def _best_index(epochs: np.ndarray, final_loss: np.ndarray) -> int:
+    """The rate (row) with the fewest seed-mean epochs to the target, the smallest among ties;
+    when no rate reached it, the one with the lowest seed-mean final loss."""
+    mean_epochs = epochs.mean(axis=1)
+    if np.all(np.isinf(mean_epochs)):  # no η reached the target: the lowest final loss
+        return int(np.argmin(final_loss.mean(axis=1)))
+    return int(np.argmin(mean_epochs))  # the smallest η among ties
+
+
 def training_speed(
     variants: InputVariants,
     *,
@@ -512,27 +555,14 @@ def training_speed(
     """
     check_instance(variants, InputVariants, "variants")
     model = check_choice(model, "model", MODELS)
-    if names is None:
-        names = variants.names
-    if isinstance(names, str):
-        raise TypeError("names must be a sequence of variant names, not a string")
-    names = tuple(check_choice(n, f"names[{i}]", variants.names) for i, n in enumerate(names))
-    if not names:
-        raise ValueError("names must name at least one variant")
-    grid = 2.0 ** np.arange(-2.0, 2.01, 0.5) if etas is None else etas
-    grid = as_float_array(grid, "etas", ndim=1)
-    if grid.size == 0 or np.any(grid <= 0):
-        raise ValueError("etas must be a non-empty sequence of positive learning rates")
+    names = _check_variant_names(names, variants)
+    grid = _check_eta_grid(etas)
     if isinstance(seeds, (str, bytes)) or len(seeds) == 0:
         raise ValueError("seeds must be a non-empty sequence of ints")
     seeds = [check_int(s, f"seeds[{i}]", min_value=0) for i, s in enumerate(seeds)]
     max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
-    tol = check_positive(tol, "tol")
-    if tol >= 1:
-        raise ValueError(f"tol must be in (0, 1); got {tol:g}")
-    beat = check_positive(beat, "beat")
-    if beat >= 1:
-        raise ValueError(f"beat must be in (0, 1); got {beat:g}")
+    tol = _check_fraction(tol, "tol")
+    beat = _check_fraction(beat, "beat")
     hidden = check_int(hidden, "hidden", min_value=1)
 
     X0, y = variants.X["clean"], variants.y
@@ -544,8 +574,7 @@ def training_speed(
     for name in names:
         for eta in grid:
             for s in seeds:
-                front = _FixedAffine(variants.A[name], variants.b[name], dtype)
-                models.append(tnn.Sequential(front, *_build(model, hidden, s, dtype)))
+                models.append(_fronted(variants, name, _build(model, hidden, s, dtype), dtype))
                 eta_k.append(float(eta))
     result = fit_many(models, X0, y, loss="mse", eta=eta_k, epochs=max_epochs)
     losses = result.train_loss  # (K, T), NaN after a divergence
@@ -560,11 +589,7 @@ def training_speed(
         block = first[v * E * S : (v + 1) * E * S].reshape(E, S)
         epochs[name] = block
         final_loss[name] = final[v * E * S : (v + 1) * E * S].reshape(E, S)
-        mean_epochs = block.mean(axis=1)
-        if np.all(np.isinf(mean_epochs)):  # no η reached the target: the lowest final loss
-            i = int(np.argmin(final_loss[name].mean(axis=1)))
-        else:
-            i = int(np.argmin(mean_epochs))  # the smallest η among ties
+        i = _best_index(block, final_loss[name])
         best_eta[name] = float(grid[i])
         rows = slice((v * E + i) * S, (v * E + i + 1) * S)
         curve = np.full((S, max_epochs + 1), np.nan)

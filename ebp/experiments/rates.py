@@ -30,6 +30,7 @@ from torch import nn as tnn
 
 from ebp import data, nn, train
 from ebp._validate import check_choice, check_int, check_positive, check_sizes
+from ebp.experiments._shared import linears
 from ebp.many import fit_many
 from ebp.optim import PaperAdaptiveRate, per_layer_rates
 from ebp.repro import single_threaded
@@ -607,17 +608,13 @@ def _fit_group(
     )
 
 
-def _linears(model: tnn.Module) -> list[tnn.Linear]:
-    return [m for m in model.modules() if isinstance(m, tnn.Linear)]
-
-
 def _layer_change(before: tnn.Module, after: tnn.Module) -> np.ndarray:
     """``‖W_l(end) − W_l(0)‖ / ‖W_l(0)‖`` for every layer: how far each layer has moved."""
     with torch.no_grad():
         return np.array(
             [
                 float((b.weight - a.weight).norm() / a.weight.norm())
-                for a, b in zip(_linears(before), _linears(after), strict=True)
+                for a, b in zip(linears(before), linears(after), strict=True)
             ]
         )
 
@@ -787,7 +784,7 @@ def rate_sweep(
     change[runs.diverged] = np.nan
     err = np.array([_test_error(m, split) for m in runs.models])
     err[runs.diverged] = np.nan
-    fan_in = np.array([lin.in_features for lin in _linears(models[0])], dtype=float)
+    fan_in = np.array([lin.in_features for lin in linears(models[0])], dtype=float)
     rel = np.sqrt(fan_in / fan_in[-1]) if variant == "sgd_layers" else np.ones_like(fan_in)
     return RateSweep(
         variant=variant,

@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from torch import nn as tnn
 
 from ebp import data, nn, rbf
 from ebp._validate import check_int, check_positive
+from ebp.experiments._shared import check_seeds, outputs
 from ebp.many import fit_many
 from ebp.repro import single_threaded
 
@@ -45,14 +45,6 @@ FAMILIES = ("rbf", "sigmoid")
 """The two network families compared, by name."""
 
 
-def _check_seeds(seeds: Sequence[int]) -> list[int]:
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (Sequence, range, np.ndarray)):
-        raise TypeError(f"seeds must be a sequence of ints; got {type(seeds).__name__}")
-    if len(seeds) == 0:
-        raise ValueError("seeds must contain at least one seed")
-    return [check_int(s, f"seeds[{i}]", min_value=0) for i, s in enumerate(seeds)]
-
-
 def _check_units(units: Sequence[int], name: str) -> list[int]:
     if isinstance(units, (str, bytes)) or not isinstance(units, (Sequence, range, np.ndarray)):
         raise TypeError(f"{name} must be a sequence of ints; got {type(units).__name__}")
@@ -60,11 +52,6 @@ def _check_units(units: Sequence[int], name: str) -> list[int]:
     if not values or any(b <= a for a, b in itertools.pairwise(values)):
         raise ValueError(f"{name} must be a non-empty increasing sequence; got {list(units)}")
     return values
-
-
-def _outputs(model: tnn.Module, X: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return model(torch.as_tensor(X, dtype=torch.float32)).numpy().astype(np.float64)
 
 
 def _sigmoid_net(sizes: tuple[int, ...], seed: int) -> tnn.Sequential:
@@ -111,6 +98,16 @@ def fitted_exponent(n_centres: np.ndarray, distance: np.ndarray) -> float:
     """
     slope = np.polyfit(np.log(np.asarray(n_centres, float)), np.log(distance), 1)[0]
     return float(-1.0 / slope)
+
+
+def _kmeans_distances(
+    X_train: np.ndarray, X_test: np.ndarray, ks: Sequence[int], seed: int
+) -> np.ndarray:
+    """For each ``k`` of ``ks``: the mean distance of a test point to its nearest of ``k``
+    k-means centres placed (seed ``seed``) on ``X_train``."""
+    return np.array(
+        [nearest_centre_distance(X_test, rbf.kmeans_centres(X_train, k, seed=seed)[0]) for k in ks]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,7 +219,31 @@ class MoonsComparison:
 def _hidden(model: tnn.Sequential, family: str, X: np.ndarray) -> np.ndarray:
     """The hidden-unit responses of a two-layer network."""
     lower = model[:1] if family == "rbf" else model[:2]
-    return _outputs(lower, X)
+    return outputs(lower, X)
+
+
+def _maps(
+    model: tnn.Sequential, family: str, G: np.ndarray, n_grid: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The output map on the grid points ``G``, the response map of the hidden unit with the
+    largest output weight, and that unit's index."""
+    output = outputs(model, G)[:, 0].reshape(n_grid, n_grid)
+    w_out = model[-1].weight.detach().numpy()[0]
+    index = int(np.argmax(np.abs(w_out)))
+    unit = _hidden(model, family, G)[:, index].reshape(n_grid, n_grid)
+    return output, unit, index
+
+
+def _far_field(
+    models: list[tnn.Sequential], family: str, radius: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per model, the mean of ``|g(x)|`` and of the largest hidden response on a circle of
+    ``radius`` around the origin."""
+    angle = np.linspace(0.0, 2.0 * np.pi, 360, endpoint=False)
+    circle = radius * np.column_stack([np.cos(angle), np.sin(angle)])
+    output = np.array([np.abs(outputs(m, circle)).mean() for m in models])
+    response = np.array([np.abs(_hidden(m, family, circle)).max(axis=1).mean() for m in models])
+    return output, response
 
 
 def moons_comparison(
@@ -263,7 +284,7 @@ def moons_comparison(
         Seed of the data.
     """
     n_units = check_int(n_units, "n_units", min_value=3)
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     eta_sigmoid = check_positive(eta_sigmoid, "eta_sigmoid")
     epochs = check_int(epochs, "epochs", min_value=1)
     batch_size = check_int(batch_size, "batch_size", min_value=1)
@@ -289,31 +310,17 @@ def moons_comparison(
         grid = np.linspace(-window, window, n_grid)
         gx, gy = np.meshgrid(grid, grid)
         G = np.column_stack([gx.ravel(), gy.ravel()])
-        angle = np.linspace(0.0, 2.0 * np.pi, 360, endpoint=False)
-        circle = far_radius * np.column_stack([np.cos(angle), np.sin(angle)])
         output, unit, unit_index = {}, {}, {}
         test_error, far_output, far_response = {}, {}, {}
         for f in FAMILIES:
             models = trained[f]
-            first = models[0]
-            output[f] = _outputs(first, G)[:, 0].reshape(n_grid, n_grid)
-            w_out = first[-1].weight.detach().numpy()[0]
-            unit_index[f] = int(np.argmax(np.abs(w_out)))
-            unit[f] = _hidden(first, f, G)[:, unit_index[f]].reshape(n_grid, n_grid)
+            output[f], unit[f], unit_index[f] = _maps(models[0], f, G, n_grid)
             test_error[f] = np.array(
-                [np.mean((_outputs(m, split.X_test)[:, 0] > 0) != split.y_test) for m in models]
+                [np.mean((outputs(m, split.X_test)[:, 0] > 0) != split.y_test) for m in models]
             )
-            far_output[f] = np.array([np.abs(_outputs(m, circle)).mean() for m in models])
-            far_response[f] = np.array(
-                [np.abs(_hidden(m, f, circle)).max(axis=1).mean() for m in models]
-            )
+            far_output[f], far_response[f] = _far_field(models, f, far_radius)
         layer = trained["rbf"][0][0]
-        distances = [
-            nearest_centre_distance(
-                split.X_test, rbf.kmeans_centres(split.X_train, k, seed=seeds[0])[0]
-            )
-            for k in ks
-        ]
+        distances = _kmeans_distances(split.X_train, split.X_test, ks, seeds[0])
     return MoonsComparison(
         split=split,
         seeds=np.asarray(seeds),
@@ -328,7 +335,7 @@ def moons_comparison(
         far_response=far_response,
         rbf_bias=np.array([float(m[-1].bias.detach()[0]) for m in trained["rbf"]]),
         n_centres=np.asarray(ks),
-        nearest_distance=np.asarray(distances),
+        nearest_distance=distances,
         far_radius=far_radius,
         n_units=n_units,
         eta=eta,
@@ -407,6 +414,54 @@ class DigitsComparison:
         return int(self.units[reached[0]]) if reached.size else None
 
 
+def _test_errors(models: list[tnn.Module], split: data.Split) -> np.ndarray:
+    """Per model, the share of test digits whose largest output is not the true class."""
+    wrong = [outputs(m, split.X_test).argmax(1) != split.y_test for m in models]
+    return np.mean(wrong, axis=1)
+
+
+def _train_losses(models: list[tnn.Module], X: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Per model, the squared error ``½Σ‖g(x) − t‖²/P`` on ``(X, T)``."""
+    return np.array([0.5 * np.sum((outputs(m, X) - T) ** 2) / len(X) for m in models])
+
+
+def _output_condition(nets: list[tnn.Module], X: np.ndarray) -> np.ndarray:
+    """Per RBF network, ``λ_max/λ_min`` of its output layer's Hessian on ``X``."""
+    lams = [np.linalg.eigvalsh(rbf.output_hessian(m, X)) for m in nets]
+    return np.array([lam[-1] / lam[0] for lam in lams])
+
+
+def _hybrids(
+    sigmoid_nets: list[tnn.Sequential], X: np.ndarray, n_centres: int, K: int, seeds: list[int]
+) -> list[tnn.Sequential]:
+    """The trained sigmoid networks frozen up to their hidden layer, topped by ``n_centres``
+    RBF units placed by k-means on its outputs and a new linear output layer."""
+    hybrids = []
+    for s, net in zip(seeds, sigmoid_nets, strict=True):
+        lower = copy.deepcopy(net[:2]).requires_grad_(False)
+        top = rbf.rbf_network(outputs(lower, X), n_centres, K, seed=s)
+        hybrids.append(tnn.Sequential(*lower, *top))
+    return hybrids
+
+
+def _feature_distances(
+    hybrid: tnn.Sequential, split: data.Split, ks: Sequence[int], seed: int
+) -> np.ndarray:
+    """:func:`_kmeans_distances` in the space of the hybrid's sigmoid hidden layer."""
+    lower = hybrid[:2]
+    H_train, H_test = outputs(lower, split.X_train), outputs(lower, split.X_test)
+    return _kmeans_distances(H_train, H_test, ks, seed)
+
+
+def _check_hybrid_sizes(hidden: int, centres: int, units: list[int]) -> tuple[int, int]:
+    hidden = check_int(hidden, "hybrid_hidden", min_value=1)
+    centres = check_int(centres, "hybrid_centres", min_value=3)
+    for name, value in (("hybrid_hidden", hidden), ("hybrid_centres", centres)):
+        if value not in units:
+            raise ValueError(f"{name} must be one of units {units}; got {value}")
+    return hidden, centres
+
+
 def digits_comparison(
     *,
     units: Sequence[int] = (10, 20, 40, 80, 160),
@@ -450,15 +505,11 @@ def digits_comparison(
         Seed of the data split.
     """
     units = _check_units(units, "units")
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     eta_sigmoid = check_positive(eta_sigmoid, "eta_sigmoid")
     epochs = check_int(epochs, "epochs", min_value=1)
     batch_size = check_int(batch_size, "batch_size", min_value=1)
-    hybrid_hidden = check_int(hybrid_hidden, "hybrid_hidden", min_value=1)
-    hybrid_centres = check_int(hybrid_centres, "hybrid_centres", min_value=3)
-    for name, value in (("hybrid_hidden", hybrid_hidden), ("hybrid_centres", hybrid_centres)):
-        if value not in units:
-            raise ValueError(f"{name} must be one of units {units}; got {value}")
+    hybrid_hidden, hybrid_centres = _check_hybrid_sizes(hybrid_hidden, hybrid_centres, units)
     split = data.digits(n_train=n_train, seed=data_seed, standardize=True)
     if units[-1] > split.n_train:
         raise ValueError(f"units must be <= n_train ({split.n_train}); got {units[-1]}")
@@ -467,11 +518,7 @@ def digits_comparison(
     opts = {"epochs": epochs, "batch_size": batch_size, "seeds": seeds}
 
     def errors(models: list[tnn.Module]) -> np.ndarray:
-        wrong = [_outputs(m, split.X_test).argmax(1) != split.y_test for m in models]
-        return np.mean(wrong, axis=1)
-
-    def losses(models: list[tnn.Module]) -> np.ndarray:
-        return np.array([0.5 * np.sum((_outputs(m, X) - T) ** 2) / len(X) for m in models])
+        return _test_errors(models, split)
 
     shape = (len(units), len(seeds))
     err = {n: np.zeros(shape) for n in ("rbf", "rbf_solved", "sigmoid")}
@@ -483,10 +530,9 @@ def digits_comparison(
         for i, h in enumerate(units):
             nets = _rbf_nets(X, h, K, seeds)
             solved = [rbf.solve_output_layer(m, X, T) for m in nets]
-            err["rbf_solved"][i], loss["rbf_solved"][i] = errors(solved), losses(solved)
-            for k, m in enumerate(nets):
-                lam = np.linalg.eigvalsh(rbf.output_hessian(m, X))
-                condition[i, k] = lam[-1] / lam[0]
+            err["rbf_solved"][i] = errors(solved)
+            loss["rbf_solved"][i] = _train_losses(solved, X, T)
+            condition[i] = _output_condition(nets, X)
             dist_pixels[i] = nearest_centre_distance(
                 split.X_test, nets[0][0].centres.detach().numpy()
             )
@@ -500,21 +546,10 @@ def digits_comparison(
             if h == hybrid_hidden:
                 sigmoid_nets = models
 
-        hybrids = []
-        for s, net in zip(seeds, sigmoid_nets, strict=True):
-            lower = copy.deepcopy(net[:2]).requires_grad_(False)
-            top = rbf.rbf_network(_outputs(lower, X), hybrid_centres, K, seed=s)
-            hybrids.append(tnn.Sequential(*lower, *top))
+        hybrids = _hybrids(sigmoid_nets, X, hybrid_centres, K, seeds)
         hybrid_error["hybrid_solved"] = errors([rbf.solve_output_layer(m, X, T) for m in hybrids])
         hybrid_error["hybrid"] = errors(_train(hybrids, X, T, None, **opts)[0])
-        lower = hybrids[0][:2]
-        H_train, H_test = _outputs(lower, X), _outputs(lower, split.X_test)
-        dist_features = np.array(
-            [
-                nearest_centre_distance(H_test, rbf.kmeans_centres(H_train, k, seed=seeds[0])[0])
-                for k in units
-            ]
-        )
+        dist_features = _feature_distances(hybrids[0], split, units, seeds[0])
     return DigitsComparison(
         units=np.asarray(units),
         seeds=np.asarray(seeds),

@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -171,6 +172,20 @@ class LinearUnitSDLM:
         return self.loss_db[:, :, i]
 
 
+def _recording_factory(
+    model: nn.Module, X: torch.Tensor, T: torch.Tensor, made: list, **options: Any
+) -> Callable[[list], SDLM]:
+    """An optimizer factory for :func:`ebp.train.fit`: SDLM on ``model`` with its curvature
+    from ``(X, T)``, refreshed per epoch; each optimizer made is appended to ``made``."""
+
+    def factory(params: list) -> SDLM:
+        opt = SDLM(params, model=model, data=(X, T), refresh_unit="epoch", **options)
+        made.append(opt)
+        return opt
+
+    return factory
+
+
 def _pattern_pairs(ds: data.Dataset) -> tuple[torch.Tensor, torch.Tensor]:
     X = torch.as_tensor(ds.X, dtype=torch.float64)
     y = torch.as_tensor(ds.y, dtype=torch.float64).reshape(-1, 1)
@@ -224,21 +239,9 @@ def linear_unit_sdlm(
             for s in seeds_arr.tolist():
                 torch.manual_seed(s)
                 model = nn.Linear(2, 1).double()
-
-                def factory(params: list, model: nn.Module = model, made: list = made) -> SDLM:
-                    opt = SDLM(
-                        params,
-                        mu=mu,
-                        gamma=gamma,
-                        model=model,
-                        data=(X, y),
-                        refresh_every=1,
-                        refresh_unit="epoch",
-                        batch_size=1,
-                    )
-                    made.append(opt)
-                    return opt
-
+                factory = _recording_factory(
+                    model, X, y, made, mu=mu, gamma=gamma, refresh_every=1, batch_size=1
+                )
                 hist = fit(
                     model, X, y, eta=e, epochs=epochs, batch_size=1, seed=s,
                     optimizer=factory, record_every=record_every,
@@ -408,27 +411,34 @@ def _sdlm_factory(
     seed: int,
     refresh_every: int = 1,
     made: list | None = None,
-):
+) -> Callable[[list], SDLM]:
     made = [] if made is None else made
+    return _recording_factory(
+        model, X, T, made, mu=mu, gamma=gamma, curvature="backprop",
+        refresh_every=refresh_every, batch_size=batch_size, subset=subset, seed=seed,
+    )  # fmt: skip
 
-    def factory(params: list) -> SDLM:
-        opt = SDLM(
-            params,
-            mu=mu,
-            gamma=gamma,
-            model=model,
-            data=(X, T),
-            curvature="backprop",
-            refresh_every=refresh_every,
-            refresh_unit="epoch",
-            batch_size=batch_size,
-            subset=subset,
-            seed=seed,
-        )
-        made.append(opt)
-        return opt
 
-    return factory
+def _padded(loss: Sequence[float], n: int) -> np.ndarray:
+    """``loss`` followed by NaN up to ``n`` records (a run that stopped on divergence)."""
+    out = np.full(n, np.nan)
+    out[: len(loss)] = loss
+    return out
+
+
+def _check_targets(targets: Sequence[float]) -> tuple[float, ...]:
+    targets_t = tuple(float(check_positive(t, "targets")) for t in targets)
+    if not targets_t:
+        raise ValueError("targets must hold at least one loss level")
+    return targets_t
+
+
+def _weight_curvatures(model: nn.Module, opt: SDLM) -> list[np.ndarray]:
+    """The curvature estimate of each layer's weights (biases left out), flattened."""
+    h = opt.curvature()
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    weights = [hi for n, hi in zip(names, h, strict=True) if n.endswith("weight")]
+    return [hi.reshape(-1).numpy() for hi in weights]
 
 
 def digits_race(
@@ -461,9 +471,7 @@ def digits_race(
     etas = _check_rates(sgd_etas, "sgd_etas")
     eps = _check_rates(sdlm_eps, "sdlm_eps")
     seeds_arr = _check_seeds(seeds)
-    targets_t = tuple(float(check_positive(t, "targets")) for t in targets)
-    if not targets_t:
-        raise ValueError("targets must hold at least one loss level")
+    targets_t = _check_targets(targets)
     hidden = check_int(hidden, "hidden", min_value=1)
     X, T, _ = _digits_tensors(n_train, data_seed)
     sizes = (X.shape[1], hidden, 10)
@@ -496,15 +504,10 @@ def digits_race(
                     model, X, T, eta=e, epochs=epochs, batch_size=batch_size, seed=s,
                     optimizer=factory, record_every=record_every, on_divergence="stop",
                 )  # fmt: skip
-                loss = np.full(presentations.size, np.nan)
-                loss[: len(hist.train_loss)] = hist.train_loss
-                row.append(loss)
+                row.append(_padded(hist.train_loss, presentations.size))
                 if s == seeds_arr[0]:
-                    h = made[0].curvature()
-                    names = [n for n, p in model.named_parameters() if p.requires_grad]
-                    weights = [hi for n, hi in zip(names, h, strict=True) if n.endswith("weight")]
-                    for layer, hi in enumerate(weights, start=1):
-                        curvature.setdefault(f"layer {layer}", []).append(hi.reshape(-1).numpy())
+                    for layer, hi in enumerate(_weight_curvatures(model, made[0]), start=1):
+                        curvature.setdefault(f"layer {layer}", []).append(hi)
             rows.append(row)
     return DigitsRace(
         sizes=tuple(int(s) for s in sizes),

@@ -30,6 +30,7 @@ from scipy import integrate, optimize, stats
 
 from ebp import data, nn, scratch, train
 from ebp._validate import check_choice, check_in_range, check_int, check_positive
+from ebp.experiments._shared import check_seeds
 from ebp.many import fit_many
 from ebp.repro import single_threaded
 
@@ -66,14 +67,6 @@ def _check_names(names: Sequence[str], allowed: Sequence[str], name: str) -> tup
     if isinstance(names, (str, bytes)) or not isinstance(names, Sequence) or not names:
         raise TypeError(f"{name} must be a non-empty sequence of activation names")
     return tuple(check_choice(n, f"{name}[{i}]", allowed) for i, n in enumerate(names))
-
-
-def _check_seeds(seeds: Sequence[int]) -> list[int]:
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (Sequence, np.ndarray, range)):
-        raise TypeError(f"seeds must be a sequence of ints; got {type(seeds).__name__}")
-    if len(seeds) == 0:
-        raise ValueError("seeds must contain at least one seed")
-    return [check_int(s, f"seeds[{i}]", min_value=0) for i, s in enumerate(seeds)]
 
 
 def second_derivative(name: str, x: np.ndarray) -> np.ndarray:
@@ -508,7 +501,7 @@ def activation_race(
     etas = [check_positive(e, f"etas[{i}]") for i, e in enumerate(etas)]
     if not etas:
         raise ValueError("etas must contain at least one learning rate")
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     epochs = check_int(epochs, "epochs", min_value=1)
     split = data.digits(n_train=n_train, seed=data_seed, standardize=True)
     sizes = (split.n_features, *hidden, split.n_classes)
@@ -594,7 +587,7 @@ def hidden_moments(
     """
     names = _check_names(names, RACE_ACTIVATIONS, "names")
     hidden = check_int(hidden, "hidden", min_value=1)
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     split = data.digits(n_train=n_train, seed=data_seed, standardize=True)
     X = torch.as_tensor(split.X_train, dtype=torch.float64)
     means: dict[str, float] = {}
@@ -675,7 +668,7 @@ def depth_gradients(
     names = _check_names(names, SIGMOIDS, "names")
     depth = check_int(depth, "depth", min_value=2)
     width = check_int(width, "width", min_value=1)
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     chosen = {k: (math.sqrt(2.0) if k == "relu" else 1.0) for k in names}
     if scales is not None:
         if not isinstance(scales, dict):

@@ -157,6 +157,13 @@ def budget_epochs(n_patterns: int, batch_size: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    seeds = [check_int(s, "seeds", min_value=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    return seeds
+
+
 def _train(
     models: Sequence[torch.nn.Module],
     X: np.ndarray,
@@ -501,9 +508,7 @@ def batch_limit(
     """
     eta = check_positive(eta, "eta")
     updates = check_int(updates, "updates", min_value=1)
-    seeds = [check_int(s, "seeds", min_value=0) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = _check_seeds(seeds)
     ds = data.two_gaussians(n, seed=data_seed)
     with single_threaded():
         histories, models = _train(
@@ -1089,6 +1094,59 @@ GROWING_SIZES: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100)
 that every size divides the 100 patterns and the record interval)."""
 
 
+def _check_annealing(
+    blocks: int, block: int, record_every: int, n: int
+) -> tuple[int, int, int, int]:
+    blocks = check_int(blocks, "blocks", min_value=1)
+    if blocks > len(GROWING_SIZES):
+        raise ValueError(f"blocks must be at most {len(GROWING_SIZES)}; got {blocks}")
+    block = check_int(block, "block", min_value=1)
+    record_every = check_int(record_every, "record_every", min_value=1)
+    if 100 % record_every:
+        raise ValueError(f"record_every must divide 100; got {record_every}")
+    n = check_int(n, "n", min_value=100)
+    if n % 100:
+        raise ValueError(f"n must be a multiple of 100; got {n}")
+    return blocks, block, record_every, n
+
+
+def _growing_batch(
+    models: list[torch.nn.Module],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    eta0: float,
+    sizes: Sequence[int],
+    block: int,
+    seeds: list[int],
+    record_every: int,
+) -> list[History]:
+    """Train ``models`` at ``eta0`` for ``block`` epochs per mini-batch size of ``sizes``;
+    returns each model's records stitched into one history over all the blocks."""
+    P = X.shape[0]
+    stitched = [History() for _ in seeds]
+    current = models
+    for e, b in enumerate(sizes):
+        part, current = _train(
+            current,
+            X,
+            y,
+            eta=[eta0] * len(seeds),
+            epochs=block,
+            batch_size=b,
+            seeds=[1000 * e + s for s in seeds],
+            record_every=record_every,
+        )
+        for h, p in zip(stitched, part, strict=True):
+            for i in range(0 if e == 0 else 1, len(p.presentations)):
+                h.record(
+                    presentations=e * block * P + p.presentations[i],
+                    n_train=P,
+                    train_loss=p.train_loss[i],
+                )
+    return stitched
+
+
 def annealing(
     *,
     eta0: float | None = None,
@@ -1130,19 +1188,8 @@ def annealing(
     record_every
         Presentations between records (a divisor of 100).
     """
-    blocks = check_int(blocks, "blocks", min_value=1)
-    if blocks > len(GROWING_SIZES):
-        raise ValueError(f"blocks must be at most {len(GROWING_SIZES)}; got {blocks}")
-    block = check_int(block, "block", min_value=1)
-    record_every = check_int(record_every, "record_every", min_value=1)
-    if 100 % record_every:
-        raise ValueError(f"record_every must divide 100; got {record_every}")
-    n = check_int(n, "n", min_value=100)
-    if n % 100:
-        raise ValueError(f"n must be a multiple of 100; got {n}")
-    seeds = [check_int(s, "seeds", min_value=0) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    blocks, block, record_every, n = _check_annealing(blocks, block, record_every, n)
+    seeds = _check_seeds(seeds)
     ds = data.two_gaussians(n, seed=data_seed)
     P = ds.n_patterns
     eta0 = online_limit(ds.X) / 2 if eta0 is None else check_positive(eta0, "eta0")
@@ -1166,27 +1213,10 @@ def annealing(
         )
         curves = {"constant": both[:K], "inverse_time": both[K:]}
         sizes = GROWING_SIZES[:blocks]
-        stitched = [History() for _ in seeds]
-        current = models
-        for e, b in enumerate(sizes):
-            part, current = _train(
-                current,
-                ds.X,
-                ds.y,
-                eta=[eta0] * K,
-                epochs=block,
-                batch_size=b,
-                seeds=[1000 * e + s for s in seeds],
-                record_every=record_every,
-            )
-            for h, p in zip(stitched, part, strict=True):
-                for i in range(0 if e == 0 else 1, len(p.presentations)):
-                    h.record(
-                        presentations=e * block * P + p.presentations[i],
-                        n_train=P,
-                        train_loss=p.train_loss[i],
-                    )
-        curves["growing_batch"] = stitched
+        curves["growing_batch"] = _growing_batch(
+            models, ds.X, ds.y, eta0=eta0, sizes=sizes, block=block,
+            seeds=seeds, record_every=record_every,
+        )  # fmt: skip
     presentations, excess = {}, {}
     for method, hs in curves.items():
         grid = np.unique(np.concatenate([h.presentations for h in hs])).astype(float)

@@ -24,6 +24,7 @@ import torch
 
 from ebp import data, nn, scratch
 from ebp._validate import check_choice, check_int, check_positive, check_probability
+from ebp.experiments._shared import outputs
 from ebp.many import fit_many
 from ebp.repro import single_threaded
 
@@ -308,8 +309,7 @@ def _noisy_digits(n_train: int, label_noise: float, data_seed: int) -> tuple:
 
 def _weighted_sums(model: torch.nn.Sequential, X: np.ndarray) -> np.ndarray:
     """The output layer's weighted sums (before its activation)."""
-    with torch.no_grad():
-        return model[:-1](torch.as_tensor(X, dtype=torch.float32)).numpy().astype(np.float64)
+    return outputs(model[:-1], X)
 
 
 @dataclass(frozen=True)
@@ -394,12 +394,8 @@ def eta_sweep(
         for name in names:
             setup = setups[name]
             T = data.encode_targets(y_noisy, K, setup.scheme, setup.value)
-            act = setup.output_activation
-            models = [
-                nn.mlp((split.n_features, hidden, K), activation="lecun_tanh",
-                       output_activation=act, seed=s)
-                for _ in etas for s in seeds
-            ]  # fmt: skip
+            sizes = (split.n_features, hidden, K)
+            models = [net for _ in etas for net in _coding_nets(sizes, setup, seeds)]
             run = fit_many(
                 models, split.X_train, T, loss="mse", epochs=epochs, batch_size=batch_size,
                 eta=[e for e in etas for _ in seeds], seed=[s for _ in etas for s in seeds],
@@ -418,6 +414,118 @@ def eta_sweep(
         train_loss=loss,
         best=best,
     )
+
+
+def _check_rates_per_name(eta: float | Mapping[str, float], names: tuple[str, ...]) -> dict:
+    """Name → learning rate, from one rate for all or a mapping with one per name."""
+    if isinstance(eta, Mapping):
+        missing = [n for n in names if n not in eta]
+        if missing:
+            raise ValueError(f"eta has no rate for {missing}")
+        return {n: check_positive(eta[n], f"eta[{n!r}]") for n in names}
+    return dict.fromkeys(names, check_positive(eta, "eta"))
+
+
+def _check_checkpoints(checkpoints: Sequence[int]) -> list[int]:
+    cps = [check_int(c, f"checkpoints[{i}]", min_value=0) for i, c in enumerate(checkpoints)]
+    if not cps or cps[0] != 0 or any(b <= a for a, b in itertools.pairwise(cps)):
+        raise ValueError(f"checkpoints must increase strictly from 0; got {list(checkpoints)}")
+    return cps
+
+
+def _coding_nets(
+    sizes: tuple[int, ...], setup: TargetSetup, seeds: Sequence[int]
+) -> list[torch.nn.Sequential]:
+    """One ``sizes`` network of LeCun tanh hidden units and ``setup``'s outputs per seed."""
+    return [
+        nn.mlp(sizes, activation="lecun_tanh", output_activation=setup.output_activation, seed=s)
+        for s in seeds
+    ]
+
+
+def _train_with_checkpoints(
+    models: list[torch.nn.Sequential],
+    targets: list[np.ndarray],
+    split: data.Split,
+    acts: list[str],
+    *,
+    etas: list[float],
+    cps: list[int],
+    batch_size: int,
+    seeds: list[int],
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train the networks of each coding side by side (``models`` in place), pausing at each
+    checkpoint; returns the output-weight norm, the saturated share of the output units on
+    the training set and the test error, each ``(n_codings, n_seeds, n_checkpoints)``."""
+    n_s = len(seeds)
+    shape = (len(acts), n_s, len(cps))
+    norm, sat, err = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+
+    def measure(c: int) -> None:
+        for m_i, model in enumerate(models):
+            i, j = divmod(m_i, n_s)
+            norm[i, j, c] = float(model[-2].weight.detach().norm())
+            z = _weighted_sums(model, split.X_train)
+            sat[i, j, c] = float(np.mean(relative_slope(acts[i], z) < threshold))
+            z_test = _weighted_sums(model, split.X_test)
+            err[i, j, c] = float(np.mean(z_test.argmax(1) != split.y_test))
+
+    with single_threaded():
+        measure(0)
+        for c in range(1, len(cps)):
+            for i in range(len(acts)):  # one fit_many call per coding: its own targets
+                group = slice(i * n_s, (i + 1) * n_s)
+                models[group] = fit_many(
+                    models[group],
+                    split.X_train,
+                    targets[i],
+                    loss="mse",
+                    eta=etas[i],
+                    epochs=cps[c] - cps[c - 1],
+                    batch_size=batch_size,
+                    seed=[1000 * c + s for s in seeds],  # a fresh order for every stretch
+                    on_divergence="stop",
+                ).models
+            measure(c)
+    return norm, sat, err
+
+
+_FINAL = ("sat_wrong", "fit_wrong", "test", "sat_test", "sat_err", "sat_true")
+
+
+def _final_measures(
+    model: torch.nn.Sequential,
+    act: str,
+    split: data.Split,
+    y_noisy: np.ndarray,
+    flipped: np.ndarray,
+    threshold: float,
+) -> dict[str, float]:
+    """The trained network's saturation and fit on the wrong labels, and its test error and
+    saturation (overall, on the errors' winning class and on their true class)."""
+    row = {}
+    z_tr = _weighted_sums(model, split.X_train)
+    if flipped.size:
+        rel_tr = relative_slope(act, z_tr[flipped])
+        row["sat_wrong"] = float(np.mean(rel_tr < threshold))
+        fitted = z_tr[flipped].argmax(1) == y_noisy[flipped]
+        row["fit_wrong"] = float(np.mean(fitted))
+    else:  # no corrupted labels
+        row["sat_wrong"] = math.nan
+        row["fit_wrong"] = math.nan
+    z_te = _weighted_sums(model, split.X_test)
+    pred = z_te.argmax(1)
+    wrong = pred != split.y_test
+    row["test"] = float(np.mean(wrong))
+    rel_te = relative_slope(act, z_te) < threshold
+    row["sat_test"] = float(np.mean(rel_te))
+    n_wrong = int(wrong.sum())
+    win = rel_te[wrong, pred[wrong]]
+    true = rel_te[wrong, split.y_test[wrong]]
+    row["sat_err"] = float(win.mean()) if n_wrong else math.nan
+    row["sat_true"] = float(true.mean()) if n_wrong else math.nan
+    return row
 
 
 def target_values(
@@ -468,17 +576,9 @@ def target_values(
     """
     names, setups = _check_setups(names, setups)
     hidden = check_int(hidden, "hidden", min_value=1)
-    if isinstance(eta, Mapping):
-        missing = [n for n in names if n not in eta]
-        if missing:
-            raise ValueError(f"eta has no rate for {missing}")
-        etas = {n: check_positive(eta[n], f"eta[{n!r}]") for n in names}
-    else:
-        etas = dict.fromkeys(names, check_positive(eta, "eta"))
+    etas = _check_rates_per_name(eta, names)
     threshold = check_probability(threshold, "threshold", open_interval=True)
-    cps = [check_int(c, f"checkpoints[{i}]", min_value=0) for i, c in enumerate(checkpoints)]
-    if not cps or cps[0] != 0 or any(b <= a for a, b in itertools.pairwise(cps)):
-        raise ValueError(f"checkpoints must increase strictly from 0; got {list(checkpoints)}")
+    cps = _check_checkpoints(checkpoints)
     seeds = _check_seeds(seeds)
 
     split, y_noisy, flipped, label_noise = _noisy_digits(n_train, label_noise, data_seed)
@@ -487,78 +587,23 @@ def target_values(
     models, targets = [], []
     for name in names:
         setup = setups[name]
-        T = data.encode_targets(y_noisy, K, setup.scheme, setup.value)
-        for seed in seeds:
-            models.append(
-                nn.mlp(
-                    sizes,
-                    activation="lecun_tanh",
-                    output_activation=setup.output_activation,
-                    seed=seed,
-                )
-            )
-            targets.append(T)
+        targets.append(data.encode_targets(y_noisy, K, setup.scheme, setup.value))
+        models.extend(_coding_nets(sizes, setup, seeds))
+    acts = [setups[n].output_activation for n in names]
+    norm, sat, err = _train_with_checkpoints(
+        models, targets, split, acts, etas=[etas[n] for n in names], cps=cps,
+        batch_size=batch_size, seeds=seeds, threshold=threshold,
+    )  # fmt: skip
+
     n_s = len(seeds)
-    shape = (len(names), n_s, len(cps))
-    norm, sat, err = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-
-    def measure(c: int) -> None:
-        for m_i, model in enumerate(models):
-            i, j = divmod(m_i, n_s)
-            act = setups[names[i]].output_activation
-            norm[i, j, c] = float(model[-2].weight.detach().norm())
-            z = _weighted_sums(model, split.X_train)
-            sat[i, j, c] = float(np.mean(relative_slope(act, z) < threshold))
-            z_test = _weighted_sums(model, split.X_test)
-            err[i, j, c] = float(np.mean(z_test.argmax(1) != split.y_test))
-
-    with single_threaded():
-        measure(0)
-        for c in range(1, len(cps)):
-            for i in range(len(names)):  # one fit_many call per coding: its own targets
-                group = slice(i * n_s, (i + 1) * n_s)
-                models[group] = fit_many(
-                    models[group],
-                    split.X_train,
-                    targets[i * n_s],
-                    loss="mse",
-                    eta=etas[names[i]],
-                    epochs=cps[c] - cps[c - 1],
-                    batch_size=batch_size,
-                    seed=[1000 * c + s for s in seeds],  # a fresh order for every stretch
-                    on_divergence="stop",
-                ).models
-            measure(c)
-
-    out: dict[str, dict[str, np.ndarray]] = {
-        k: {} for k in ("sat_wrong", "fit_wrong", "test", "sat_test", "sat_err", "sat_true")
-    }
+    out: dict[str, dict[str, np.ndarray]] = {k: {} for k in _FINAL}
     for i, name in enumerate(names):
-        setup = setups[name]
-        rows = {k: [] for k in out}
-        for model in models[i * n_s : (i + 1) * n_s]:
-            z_tr = _weighted_sums(model, split.X_train)
-            if flipped.size:
-                rel_tr = relative_slope(setup.output_activation, z_tr[flipped])
-                rows["sat_wrong"].append(float(np.mean(rel_tr < threshold)))
-                fitted = z_tr[flipped].argmax(1) == y_noisy[flipped]
-                rows["fit_wrong"].append(float(np.mean(fitted)))
-            else:  # no corrupted labels
-                rows["sat_wrong"].append(math.nan)
-                rows["fit_wrong"].append(math.nan)
-            z_te = _weighted_sums(model, split.X_test)
-            pred = z_te.argmax(1)
-            wrong = pred != split.y_test
-            rows["test"].append(float(np.mean(wrong)))
-            rel_te = relative_slope(setup.output_activation, z_te) < threshold
-            rows["sat_test"].append(float(np.mean(rel_te)))
-            n_wrong = int(wrong.sum())
-            win = rel_te[wrong, pred[wrong]]
-            true = rel_te[wrong, split.y_test[wrong]]
-            rows["sat_err"].append(float(win.mean()) if n_wrong else math.nan)
-            rows["sat_true"].append(float(true.mean()) if n_wrong else math.nan)
+        rows = [
+            _final_measures(model, acts[i], split, y_noisy, flipped, threshold)
+            for model in models[i * n_s : (i + 1) * n_s]
+        ]
         for k in out:
-            out[k][name] = np.asarray(rows[k])
+            out[k][name] = np.asarray([row[k] for row in rows])
     return TargetValues(
         names=names,
         labels={n: setups[n].label for n in names},
