@@ -164,7 +164,7 @@ def check_instance(obj: Any, cls: type, name: str) -> None:
     """Raise ``TypeError`` unless ``obj`` is an instance of ``cls`` (named with its module).
 
     For example, ``check_instance(3, LabResult, "result")`` raises
-    ``"result must be an ebp.experiments.lab.LabResult; got int"``.
+    ``"result must be an ebp.experiments.lab_stuck_backprop.LabResult; got int"``.
     """
     if not isinstance(obj, cls):
         raise TypeError(

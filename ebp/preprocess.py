@@ -530,8 +530,8 @@ def paper_pipeline(eps: float = 0.0) -> Pipeline:
 class Standardizer:
     """Per-column affine scaling ``(x − mean) / scale``, fitted on the training set (§4.3).
 
-    An immutable value (used by :mod:`ebp.experiments.lab`): ``Standardizer.fit(X)`` is a
-    classmethod returning a new scaler.  :class:`Standardize` is the scikit-learn-style
+    An immutable value (used by :mod:`ebp.experiments.lab_stuck_backprop`): ``Standardizer.fit(X)``
+    is a classmethod returning a new scaler.  :class:`Standardize` is the scikit-learn-style
     equivalent.
 
     Attributes

@@ -11,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
 from ebp import data, preprocess
-from ebp.experiments import lab
+from ebp.experiments import lab_stuck_backprop as lab
 
 ALL = [
     preprocess.Center,

@@ -1,4 +1,4 @@
-"""ebp.rbf (RBF units, paper §4.8), ebp.experiments.rbf and its plots."""
+"""ebp.rbf (RBF units, paper §4.8), ebp.experiments.rbf_vs_sigmoid and its plots."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from matplotlib.figure import Figure
 from torch.func import functional_call, stack_module_state, vmap
 
 from ebp import data, rbf
-from ebp.experiments import rbf as ex
+from ebp.experiments import rbf_vs_sigmoid as ex
 from ebp.many import fit_many
-from ebp.plots import rbf as rbf_plots
+from ebp.plots import rbf_vs_sigmoid as rbf_plots
 from ebp.train import fit
 
 
