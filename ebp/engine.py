@@ -700,7 +700,9 @@ ADAPTIVE = {
 }
 
 
-def check_adaptive(adaptive: bool, optimizer: str, momenta: list[float], rates: Rates) -> None:
+def check_optimizer_args(
+    adaptive: bool, optimizer: str, momenta: list[float], rates: Rates
+) -> None:
     """An optimizer with no momentum term refuses a momentum; one that sets its own rate
     refuses a schedule (naming ``momentum[k]``/``eta[k]`` when models differ)."""
     if optimizer in ("adam", "adaptive"):

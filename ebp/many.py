@@ -48,8 +48,8 @@ from ebp.engine import (
     Data,
     Models,
     Rates,
-    check_adaptive,
     check_momentum,
+    check_optimizer_args,
     check_options,
     check_param_groups,
     make_rule,
@@ -609,7 +609,7 @@ def fit_many(
         [etas[k] if lr is None else lr * (etas[k] / etas[0]) for _, lr in groups] for k in range(K)
     ]
     rates = Rates(schedules, bases, [lr is not None for _, lr in groups], True, dev)
-    check_adaptive(optimizer == "adaptive", optimizer, mus, rates)
+    check_optimizer_args(optimizer == "adaptive", optimizer, mus, rates)
     group_of = [next(g for g, (names, _) in enumerate(groups) if n in names) for n in stack.names]
     leaf = LeafCoefficients(group_of, dtype, stacked=True)
     rule = make_rule(optimizer, leaf, torch.tensor(mus, dtype=dtype, device=dev), rates)

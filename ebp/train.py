@@ -40,9 +40,9 @@ from ebp.engine import (
     Data,
     Models,
     Rates,
-    check_adaptive,
     check_flag,
     check_momentum,
+    check_optimizer_args,
     check_options,
     check_param_groups,
     make_rule,
@@ -261,7 +261,7 @@ def _optimizer(
     params = one.params
     if optimizer is None or isinstance(optimizer, str):
         name = "sgd" if optimizer is None else check_choice(optimizer, "optimizer", OPTIMIZERS)
-        check_adaptive(name == "adaptive", name, [momentum], rates)
+        check_optimizer_args(name == "adaptive", name, [momentum], rates)
         if groups is None:
             group_of = [0] * len(params)
         else:
@@ -280,7 +280,7 @@ def _optimizer(
     for group, rate in zip(opt.param_groups, rates.base_table.tolist(), strict=True):
         group["lr"] = rate  # fit owns the rate, whatever the factory set
     if isinstance(opt, PaperAdaptiveRate):
-        check_adaptive(True, "factory", [0.0], rates)
+        check_optimizer_args(True, "factory", [0.0], rates)
         rates.adaptive = lambda k: float(opt.param_groups[0]["lr"])
     return None, opt
 
