@@ -168,7 +168,7 @@ class RBFLayer(tnn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"in_features={self.in_features}, n_units={self.n_units}, "
+            f"in_features={self.in_features}, n_units={self.n_units},\n"
             f"train_centres={self.centres.requires_grad}, "
             f"train_widths={self.log_sigma.requires_grad}"
         )

@@ -248,7 +248,7 @@ def test_plots_draw(
         plt.close(f)
     table = ha_plots.comparison_table_markdown(small_comparison)
     assert len(table.splitlines()) == 2 + len(small_comparison.setups)
-    assert "λ_1/λ_3" in table
+    assert r"$\lambda_1/\lambda_{3}$" in table
 
 
 def test_plots_reject_bad_input(small_comparison: ha.CurvatureComparison) -> None:

@@ -199,17 +199,18 @@ def comparison_table_markdown(
 ) -> str:
     """A table of ``λ_max``, ``λ_1/λ_k`` (initial and trained), the trained top eigenvector's
     share on each layer (seed mean) and the final training loss, for ``setups`` (default: all).
-    Other cells: seed mean [min, max]."""
+    Other cells: seed mean [min, max].  The headers hold ``$...$`` math: display the table
+    with MyST (``markdown_format: myst``)."""
     check_instance(result, CurvatureComparison, "result")
     setups = list(result.setups if setups is None else setups)
     L = result.layer_share.shape[-1]
     k = result.k
     header = [
         "set-up",
-        "λ_max, initial",
-        "λ_max, trained",
-        f"λ_1/λ_{k}, initial",
-        f"λ_1/λ_{k}, trained",
+        r"$\lambda_{\max}$, initial",
+        r"$\lambda_{\max}$, trained",
+        f"$\\lambda_1/\\lambda_{{{k}}}$, initial",
+        f"$\\lambda_1/\\lambda_{{{k}}}$, trained",
         *[f"layer {ell + 1}" for ell in range(L)],
         "loss, trained",
     ]

@@ -63,6 +63,13 @@ _INIT_STYLE: dict[str, dict[str, Any]] = {
 _SCALE_COLORS = [PURPLE, SKY_BLUE, BLUE, ORANGE, VERMILLION, GREEN, BLACK]
 
 
+_TABLE_LABEL = {
+    "lecun_normal": "LeCun: $N(0, 1/m)$",
+    "lecun_uniform": r"LeCun: $U(\pm\sqrt{3/m})$",
+    "pytorch": r"PyTorch default: $U(\pm 1/\sqrt{m})$",
+}
+
+
 def _label(init: str) -> str:
     return _INIT_LABEL.get(init, init)
 
@@ -160,13 +167,14 @@ def plot_depth_and_fan_in(fan_in: FanInStd, depth: DepthProfile) -> Figure:
 def fan_in_table_markdown(result: FanInStd, inits: tuple[str, ...] | None = None) -> str:
     """A Markdown table: fan-in, then per scheme the std (mean ± sd over seeds).
 
-    For ``"lecun_normal"`` a column adds the 10–90 % range of single units' std.
+    For ``"lecun_normal"`` a column adds the 10–90 % range of single units' std.  The headers
+    hold ``$...$`` math: display the table with MyST (``markdown_format: myst``).
     """
     check_instance(result, FanInStd, "result")
     inits = tuple(result.std) if inits is None else inits
     head = ["fan-in $m$"]
     for init in inits:
-        head.append(_label(init))
+        head.append(_TABLE_LABEL.get(init, _label(init)))
         if init == "lecun_normal":
             head.append("single units, 10–90 %")
     body = []

@@ -58,7 +58,7 @@ def plot_estimates(result: PrincipalEigenvalue) -> Figure:
     )
     lz = max(abs(result.lanczos - lam) / lam, floor)
     ax.plot([result.lanczos_products], [lz], "D", color=GREEN, ms=7, label="Lanczos (eigsh), final")
-    ax.axhline(1e-3, color=BLACK, ls=":", lw=1.2, label="R7 tolerance $10^{-3}$")
+    ax.axhline(1e-3, color=BLACK, ls=":", lw=1.2, label="required accuracy $10^{-3}$")
     ax.set_yscale("log")
     ax.set_xlabel("Hessian–vector products or gradient evaluations")
     ax.set_ylabel(r"$|\hat\lambda - \lambda_{\max}|\,/\,\lambda_{\max}$")
@@ -147,7 +147,7 @@ def _minor_label(y: float, _pos: int) -> str:
 
 def _sweep_panel(ax: Axes, sweep: RateSweep, title: str) -> None:
     lo, hi = R8_WINDOW
-    ax.axvspan(lo, hi, color="#eeeeee", lw=0, label=f"R8 window [{lo:g}, {hi:g}]")
+    ax.axvspan(lo, hi, color="#eeeeee", lw=0, label=f"window for the best ratio, [{lo:g}, {hi:g}]")
     ax.axvline(1.0, color=BLACK, ls=":", lw=1.2, label=r"$\eta = 1/\lambda_{\max}$")
     ax.axvline(
         sweep.pattern_ratio,

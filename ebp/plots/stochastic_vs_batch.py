@@ -67,9 +67,10 @@ def _band(ax: Axes, x: np.ndarray, rows: np.ndarray, **style: Any) -> None:
 
 
 def plot_redundancy(result: Redundancy) -> Figure:
-    """R5 in two panels: (a) presentations to reach the target against η for each method and
-    set (mean over the seeds, where every seed reached it; the best rate ringed); (b) the loss
-    against presentations at each method's best rate (mean and min–max over the seeds).
+    """The redundancy experiment (paper §4.1) in two panels: (a) presentations to reach the
+    target against η for each method and set (mean over the seeds, where every seed reached it;
+    the best rate ringed); (b) the loss against presentations at each method's best rate (mean
+    and min–max over the seeds).
 
     Parameters
     ----------
@@ -108,8 +109,8 @@ def plot_redundancy(result: Redundancy) -> Figure:
 
 
 def plot_ladder(ladders: dict[str, Ladder], copies: int) -> Figure:
-    """The R5 ratio on the copies and on the originals, and their quotient, against the target,
-    for each way of reading the runs (one line style per rule).
+    """The batch-to-online cost ratio on the copies and on the originals, and their quotient,
+    against the target, for each way of reading the runs (one line style per rule).
 
     Parameters
     ----------

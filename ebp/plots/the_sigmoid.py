@@ -58,12 +58,12 @@ LABELS: dict[str, str] = {
 }
 
 TEXT_LABELS: dict[str, str] = {
-    "logistic": "logistic 1/(1 + e^−x)",
-    "tanh": "tanh x",
-    "lecun_tanh": "1.7159 tanh(2x/3)",
-    "relu": "ReLU max(0, x)",
+    "logistic": "logistic $1/(1 + e^{-x})$",
+    "tanh": r"$\tanh x$",
+    "lecun_tanh": r"$1.7159\,\tanh(2x/3)$",
+    "relu": r"ReLU $\max(0, x)$",
 }
-"""Plain-text labels, for Markdown tables (whose cells are not typeset as math)."""
+"""Labels for Markdown tables, math in ``$...$`` (displayed with MyST, which typesets it)."""
 
 
 def plot_sigmoid_curves(curves: SigmoidCurves, constants: SigmoidConstants) -> Figure:
@@ -135,7 +135,14 @@ def unit_statistics_markdown(rows: Sequence[UnitStatistics], labels: dict[str, s
         raise TypeError("rows must be a non-empty sequence of UnitStatistics")
     for i, r in enumerate(rows):
         check_instance(r, UnitStatistics, f"rows[{i}]")
-    header = ["activation f", "f′(0)", "E f(y)", "Var f(y)", "std of f(y)", "E f′(y)"]
+    header = [
+        "activation $f$",
+        "$f'(0)$",
+        r"$E\,f(y)$",
+        r"$\mathrm{Var}\,f(y)$",
+        "std of $f(y)$",
+        r"$E\,f'(y)$",
+    ]
     body = [
         [labels.get(r.name, r.name)]
         + [f"{v:.3f}" for v in (r.slope_at_0, r.mean, r.var, r.std, r.mean_slope)]
