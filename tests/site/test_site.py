@@ -10,7 +10,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 from posixpath import normpath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -198,15 +198,32 @@ _MATH_STATE_JS = """
     .map((el) => (el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 80)),
   errors: (() => {
     const message = (el) => el.getAttribute("data-mjx-error") || el.textContent || "error";
+    // MathJax shows a TeX error in one of two ways: a parse error becomes an <mjx-merror>
+    // (red box); an undefined control sequence such as \\* does not fail the parse: the
+    // "noundefined" package (in tex-chtml.js) draws its name as red text, an <mtext> with
+    // mathcolor set, and no merror. CHTML draws characters with CSS, so the text is read from
+    // MathJax's internal MathML tree, not the DOM.
+    const isUndefinedMacro = (node) => node.isKind("mtext") &&
+      Boolean(node.attributes.get("mathcolor")) && node.getText().startsWith("\\\\");
     const out = [];
     try {  // with the TeX source, from MathJax's list of typeset math
       for (const item of MathJax.startup.document.math) {
+        const source = String(item.math).trim().replace(/\\s+/g, " ").slice(0, 80);
         const error = item.typesetRoot && item.typesetRoot.querySelector("mjx-merror");
-        if (error) out.push(`${message(error)} in ${String(item.math).trim().slice(0, 80)}`);
+        if (error) out.push(`${message(error)} in ${source}`);
+        if (!item.root) continue;
+        item.root.walkTree((node) => {
+          if (isUndefinedMacro(node))
+            out.push(`undefined control sequence ${node.getText()} (drawn in red) in ${source}`);
+        });
       }
     } catch (e) {}
-    if (out.length === 0)
+    if (out.length === 0) {  // without MathJax's list: what the DOM shows
       for (const error of document.querySelectorAll("mjx-merror")) out.push(message(error));
+      const red = document.querySelectorAll('mjx-container mjx-mtext[style*="color: red"], ' +
+        'mjx-container mjx-mtext[style*="color:red"]');
+      if (red.length) out.push(`${red.length} piece(s) of math drawn in red (undefined macros?)`);
+    }
     return out;
   })(),
 })
@@ -230,9 +247,19 @@ def has_math(html: str) -> bool:
     return 'class="math' in html
 
 
-def test_math_renders(opened: PageProbe, page_path: str) -> None:
+# Pages whose math has an error in the chapter's source, found when the check learnt to see
+# undefined macros (drawn in red, no mjx-merror). Strict: remove the entry once it is fixed.
+KNOWN_MATH_ERRORS = {
+    "book/target-values.html": r"$d = f(z^\*)$ and $z = z^\*$ (book/target-values.md, lines "
+    r"55-56): \* is not a TeX command in math mode; z^* was meant",
+}
+
+
+def test_math_renders(opened: PageProbe, page_path: str, request: pytest.FixtureRequest) -> None:
     """Where the page has math, MathJax (served locally) typesets all of it without errors;
     on every page, no raw ``$$`` is left in the visible text."""
+    if page_path in KNOWN_MATH_ERRORS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_MATH_ERRORS[page_path]))
     probe = opened
     displayed = urlsplit(probe.page.url).path.lstrip("/")
     problems: list[str] = []
@@ -251,7 +278,10 @@ def test_math_renders(opened: PageProbe, page_path: str) -> None:
         if state["unrendered"]:
             problems.append("math left untypeset:\n" + _listing(state["unrendered"]))
         if state["errors"]:
-            problems.append("MathJax errors (mjx-merror):\n" + _listing(state["errors"]))
+            problems.append(
+                "MathJax errors (mjx-merror, or an undefined macro in red):\n"
+                + _listing(state["errors"])
+            )
         if state["overflowing"]:
             problems.append(
                 "display math wider than the page (split it with aligned):\n"
@@ -299,3 +329,187 @@ def test_search_finds_a_chapter(probe: PageProbe) -> None:
         "results:\n" + (_listing([probe.relative(u) for u in results]) or "  (none)")
     )
     probe.assert_clean(page_path)
+
+
+# --------------------------------------------------------------------------- navigation
+
+# Phone and desktop: below 992 px the sidebars are dialogs opened by the header's buttons; from
+# 1200 px both sidebars are shown beside the text and the primary one can be collapsed.
+VIEWPORTS = {"390px": 390, "1400px": 1400}
+VIEWPORT_HEIGHT = 800
+WIDE = 1200  # from here on the page contents ("On this page") sit beside the text
+
+
+def chapter_pages(site_dir: Path) -> list[str]:
+    """The pages of the table of contents except the root, index.html and search.html."""
+    from conftest import EXTRA_PAGES, pages_from_toc, toc_file
+
+    pages = pages_from_toc(toc_file(site_dir))
+    return [page for page in pages[1:] if page not in EXTRA_PAGES]
+
+
+def _visible(locator: Any) -> list[Any]:
+    return [item for item in locator.all() if item.is_visible()]
+
+
+def _open_at(probe: PageProbe, path: str, width: int) -> None:
+    probe.page.set_viewport_size({"width": width, "height": VIEWPORT_HEIGHT})
+    probe.open(path)
+
+
+def _the_visible(probe: PageProbe, selector: str, what: str) -> Any:
+    shown = _visible(probe.page.locator(selector))
+    assert len(shown) == 1, f"expected one visible {what} ({selector}), found {len(shown)}"
+    return shown[0]
+
+
+@pytest.mark.parametrize("width", VIEWPORTS.values(), ids=VIEWPORTS.keys())
+def test_primary_sidebar_opens_and_navigates(probe: PageProbe, width: int) -> None:
+    """The table of contents can be reached at any width: the sidebar button shows it (below
+    992 px it is hidden until then; on a desktop it collapses and comes back), and a chapter
+    link in it is clickable and opens that chapter."""
+    from playwright.sync_api import expect
+
+    page, target = chapter_pages(probe.site_dir)[:2]
+    _open_at(probe, page, width)
+    href = Path(target).name  # chapters sit side by side in book/
+    link = probe.page.locator(f'.bd-docs-nav a.reference.internal[href="{href}"]')
+    toggle = _the_visible(probe, ".primary-toggle", "primary sidebar button")
+    where = f"{page} at {width}px"
+    if link.is_visible():  # a desktop: the sidebar is open, the button collapses it
+        toggle.click()
+        expect(link, f"{where}: the sidebar button does not collapse the sidebar").to_be_hidden()
+    toggle.click()
+    expect(link, f"{where}: the sidebar button does not show the sidebar").to_be_visible()
+    link.click()
+    probe.page.wait_for_url(probe.site_url + target)
+    expect(probe.page.locator(".bd-article h1").first).to_be_visible()
+    probe.assert_clean(f"{page} at {width}px, sidebar link to {target}")
+
+
+@pytest.mark.parametrize("width", VIEWPORTS.values(), ids=VIEWPORTS.keys())
+def test_page_contents_open_and_scroll(probe: PageProbe, width: int) -> None:
+    """The page contents ("On this page", the secondary sidebar) are shown beside the text on
+    a desktop and opened by their button on a phone; following a link in them brings that
+    section to the top of the window, with the contents out of the way."""
+    from playwright.sync_api import expect
+
+    page = chapter_pages(probe.site_dir)[0]
+    _open_at(probe, page, width)
+    links = probe.page.locator(".bd-sidebar-secondary nav.page-toc a.nav-link[href^='#']")
+    last = links.last  # the farthest section: the page must scroll to it
+    where = f"{page} at {width}px"
+    if width < WIDE:
+        expect(last, f"{where}: page contents shown before asking").to_be_hidden()
+        _the_visible(probe, ".secondary-toggle", "page contents button").click()
+    else:
+        assert not _visible(probe.page.locator(".secondary-toggle")), (
+            f"{where}: a page contents button is shown although the contents are"
+        )
+    expect(last, f"{where}: the page contents are not shown").to_be_visible()
+    fragment = (last.get_attribute("href") or "#").lstrip("#")
+    last.click()
+    probe.page.wait_for_url(f"**#{fragment}")
+    if width < WIDE:  # the dialog closes once a section is chosen
+        expect(last, f"{where}: the page contents stay over the text").to_be_hidden()
+    position = probe.page.evaluate(
+        """(id) => ({
+          top: document.getElementById(decodeURIComponent(id)).getBoundingClientRect().top,
+          scrolled: window.scrollY,
+        })""",
+        fragment,
+    )
+    # The last section may end the page, which then cannot bring it to the very top.
+    assert position["scrolled"] > 0 and 0 <= position["top"] < VIEWPORT_HEIGHT * 0.75, (
+        f"{where}: after following its link in the page contents, section #{fragment} is "
+        f"{position['top']:.0f}px from the top of the window "
+        f"(page scrolled by {position['scrolled']:.0f}px)"
+    )
+    probe.assert_clean(f"{where}, page contents link to #{fragment}")
+
+
+@pytest.mark.parametrize("width", VIEWPORTS.values(), ids=VIEWPORTS.keys())
+def test_one_header_bar(probe: PageProbe, width: int) -> None:
+    """The page starts with the article's header bar (sidebar button, search, page contents):
+    the theme's own, empty top bar with a second search box is not shown."""
+    page = chapter_pages(probe.site_dir)[0]
+    _open_at(probe, page, width)
+    header = _the_visible(probe, ".bd-header-article", "article header")
+    box = header.bounding_box()
+    assert box is not None and box["y"] < 1, f"{page} at {width}px: article header at {box}"
+    shown = [
+        el.evaluate("(el) => el.className")
+        for el in _visible(probe.page.locator("#pst-header, #pst-header *"))
+    ]
+    assert not shown, f"{page} at {width}px: the theme's top bar is shown: {shown}"
+
+
+# --------------------------------------------------------------------------- reading
+
+_HEADINGS_JS = """
+() => ["h1", "h2", "h3"].map((tag) => {
+  const el = document.querySelector(`.bd-article ${tag}`);
+  if (!el) return null;
+  const style = getComputedStyle(el);
+  return {tag, size: parseFloat(style.fontSize), weight: parseInt(style.fontWeight, 10)};
+})
+"""
+
+
+def test_heading_hierarchy(probe: PageProbe) -> None:
+    """On a chapter with all three levels, h1 > h2 > h3 by size, and none is bolder than the
+    level above it."""
+    pages = [
+        page
+        for page in chapter_pages(probe.site_dir)
+        if "<h3" in probe.source(page) and "<h2" in probe.source(page)
+    ]
+    assert pages, "no chapter has an h3 to compare with its h2"
+    probe.open(pages[0])
+    levels = probe.page.evaluate(_HEADINGS_JS)
+    assert all(levels), f"{pages[0]}: missing heading level: {levels}"
+    h1, h2, h3 = levels
+    assert h1["size"] > h2["size"] > h3["size"], f"{pages[0]}: heading sizes {levels}"
+    assert h1["weight"] >= h2["weight"] >= h3["weight"], f"{pages[0]}: heading weights {levels}"
+
+
+_WIDE_PRE_JS = """
+() => Array.from(document.querySelectorAll(".bd-article pre"))
+  .filter((el) => el.getClientRects().length > 0 && el.scrollWidth > el.clientWidth + 1)
+  .map((el) => `${el.scrollWidth}px in ${el.clientWidth}px: ` +
+    ((el.textContent || "").split("\\n").reduce((a, b) => (b.length > a.length ? b : a), ""))
+      .trim().slice(0, 70))
+"""
+
+
+# Fails because of chapter content, not the site: these blocks were wider than the column when
+# the check was written (code lines of 89-94 characters, one long error message printed as
+# output). Remove the mark once the chapters are fixed (strict: it then fails as XPASS).
+#   learning-and-generalization: gen.digits_classifier(...), gen.overfitting(...),
+#     gen_plots.plot_overfitting(...)
+#   backpropagation: the f"micro-batches ..." line, its printed output, the torch.tensor(...)
+#     line
+#   lab-stuck-backprop: print("inputs: " ...), lab_plots.plot_curves(...), the printed
+#     "training diverged at step 13: ..." message (2266 px)
+#   normalizing-inputs: nz.error_surface(...), nz.training_speed(...)
+#   the-sigmoid: hidden=(30, 30), etas=(...) line
+#   initializing-the-weights: ini.first_layer_std(...), the ("lecun_normal", ...) line
+#   learning-rates: lr.rate_sweep("momentum", ...), the sgd.best_eta, step_factor=... line
+#   sdlm: the subset=100, hidden=16, ... line
+@pytest.mark.xfail(
+    strict=True,
+    reason="chapter content: 17 code/output blocks in 9 chapters are wider than the text "
+    "column at 1400px (listed above the test)",
+)
+def test_code_fits_the_column(probe: PageProbe) -> None:
+    """On a desktop (1400 px), no visible code or output block scrolls sideways: code cells
+    stay within 80 columns, and so do the outputs they print."""
+    probe.page.set_viewport_size({"width": 1400, "height": VIEWPORT_HEIGHT})
+    offenders: list[str] = []
+    for page in chapter_pages(probe.site_dir):
+        probe.open(page)
+        offenders.extend(f"{page}: {item}" for item in probe.page.evaluate(_WIDE_PRE_JS))
+    assert not offenders, (
+        f"{len(offenders)} code block(s) wider than the text column at 1400px "
+        "(shorten the line):\n" + _listing(offenders, limit=40)
+    )
