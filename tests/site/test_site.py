@@ -7,6 +7,7 @@ Run with ``make site-tests`` (after ``make book``); see ``conftest.py`` for the 
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from posixpath import normpath
@@ -291,6 +292,25 @@ def test_math_renders(opened: PageProbe, page_path: str, request: pytest.Fixture
     if raw:
         problems.append("raw $$ in the visible text:\n" + _listing([repr(s) for s in raw]))
     assert not problems, f"{page_path}: " + "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- exercises
+
+_CHAPTER_NUMBER = re.compile(r'<h1><span class="section-number">(\d+)\. </span>')
+_EXERCISE_NUMBER = re.compile(r'<span class="caption-number">Exercise ([\d.]+) </span>')
+
+
+def test_exercises_numbered_per_chapter(opened: PageProbe, page_path: str) -> None:
+    """Exercises are numbered within their chapter: "Exercise 9.1", "Exercise 9.2", ... in a
+    chapter numbered 9 (the chapter's number is in its title)."""
+    html = opened.source(urlsplit(opened.page.url).path.lstrip("/"))
+    numbers = _EXERCISE_NUMBER.findall(html)
+    if not numbers:
+        return
+    chapter = _CHAPTER_NUMBER.search(html)
+    assert chapter, f"{page_path}: has exercises {numbers} but its title has no chapter number"
+    expected = [f"{chapter.group(1)}.{k}" for k in range(1, len(numbers) + 1)]
+    assert numbers == expected, f"{page_path}: exercises numbered {numbers}, not {expected}"
 
 
 # --------------------------------------------------------------------------- search
