@@ -248,19 +248,10 @@ def has_math(html: str) -> bool:
     return 'class="math' in html
 
 
-# Pages whose math has an error in the chapter's source, found when the check learnt to see
-# undefined macros (drawn in red, no mjx-merror). Strict: remove the entry once it is fixed.
-KNOWN_MATH_ERRORS = {
-    "book/target-values.html": r"$d = f(z^\*)$ and $z = z^\*$ (book/target-values.md, lines "
-    r"55-56): \* is not a TeX command in math mode; z^* was meant",
-}
-
-
-def test_math_renders(opened: PageProbe, page_path: str, request: pytest.FixtureRequest) -> None:
-    """Where the page has math, MathJax (served locally) typesets all of it without errors;
-    on every page, no raw ``$$`` is left in the visible text."""
-    if page_path in KNOWN_MATH_ERRORS:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_MATH_ERRORS[page_path]))
+def test_math_renders(opened: PageProbe, page_path: str) -> None:
+    """Where the page has math, MathJax (served locally) typesets all of it without errors
+    (undefined macros such as ``\\*`` included); on every page, no raw ``$$`` is left in the
+    visible text."""
     probe = opened
     displayed = urlsplit(probe.page.url).path.lstrip("/")
     problems: list[str] = []
@@ -502,25 +493,6 @@ _WIDE_PRE_JS = """
 """
 
 
-# Fails because of chapter content, not the site: these blocks were wider than the column when
-# the check was written (code lines of 89-94 characters, one long error message printed as
-# output). Remove the mark once the chapters are fixed (strict: it then fails as XPASS).
-#   learning-and-generalization: gen.digits_classifier(...), gen.overfitting(...),
-#     gen_plots.plot_overfitting(...)
-#   backpropagation: the f"micro-batches ..." line, its printed output, the torch.tensor(...)
-#     line
-#   lab-stuck-backprop: print("inputs: " ...), lab_plots.plot_curves(...), the printed
-#     "training diverged at step 13: ..." message (2266 px)
-#   normalizing-inputs: nz.error_surface(...), nz.training_speed(...)
-#   the-sigmoid: hidden=(30, 30), etas=(...) line
-#   initializing-the-weights: ini.first_layer_std(...), the ("lecun_normal", ...) line
-#   learning-rates: lr.rate_sweep("momentum", ...), the sgd.best_eta, step_factor=... line
-#   sdlm: the subset=100, hidden=16, ... line
-@pytest.mark.xfail(
-    strict=True,
-    reason="chapter content: 17 code/output blocks in 9 chapters are wider than the text "
-    "column at 1400px (listed above the test)",
-)
 def test_code_fits_the_column(probe: PageProbe) -> None:
     """On a desktop (1400 px), no visible code or output block scrolls sideways: code cells
     stay within 80 columns, and so do the outputs they print."""
