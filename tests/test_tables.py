@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from ebp.plots.tables import markdown_table, pipe_table
+from ebp.plots.tables import captioned, markdown_table, pipe_table
 
 
 def test_pipe_table_layout_and_alignment():
@@ -30,3 +30,27 @@ def test_markdown_table_formats_numbers_and_nan():
     lines = markdown_table(rows, [("k", "name"), ("v", "value")]).splitlines()
     assert lines[2] == "| w | 0.123457 |"
     assert lines[3] == "| b | — |"
+
+
+def test_captioned_wraps_a_table_in_a_named_directive():
+    table = pipe_table(["a", "b"], [["1", "2"]])
+    out = captioned(table, "The takeaway.\n  Second   sentence.", "tbl-x-y")
+    lines = out.splitlines()
+    assert lines[0] == "```{table} The takeaway. Second sentence."
+    assert lines[1] == ":name: tbl-x-y"
+    assert lines[3:-1] == table.splitlines()
+    assert lines[-1] == "```"
+    # a table that itself holds backticks gets a longer fence
+    assert captioned("| `a` |\n|---|\n| ```x``` |", "C.", "t").startswith("````{table}")
+
+
+def test_captioned_rejects_bad_input():
+    table = pipe_table(["a"], [["1"]])
+    with pytest.raises(TypeError, match="caption"):
+        captioned(table, None, "t")
+    with pytest.raises(ValueError, match="table"):
+        captioned("no table", "C.", "t")
+    with pytest.raises(ValueError, match="caption"):
+        captioned(table, "  ", "t")
+    with pytest.raises(ValueError, match="name"):
+        captioned(table, "C.", "Tbl X")

@@ -27,7 +27,9 @@ __all__ = [
     "BLUE",
     "BOOK_RC",
     "COLORS",
+    "COLUMN_WIDTH",
     "GREEN",
+    "MAX_FIGURE_WIDTH",
     "ORANGE",
     "PALETTE",
     "PURPLE",
@@ -64,9 +66,21 @@ COLORS: dict[str, str] = {
     "black": BLACK,
 }
 
+COLUMN_WIDTH: float = 6.4
+"""Width in inches of a figure that fills the book's text column.
+
+At ``figure.dpi`` 120 the PNG is 768 px wide, the width the site gives a figure at a desktop
+viewport, so it is shown at its natural size and 10-pt text reads as 16 CSS px.
+"""
+
+MAX_FIGURE_WIDTH: float = 7.6
+"""The widest a book figure may be, in inches (912 px): the page then shows it at no less than
+0.84 of its natural size.  Three panels do not fit in one row at this width; stack them, or
+lay them out two above one."""
+
 BOOK_RC: dict[str, Any] = {
     # size and resolution: readable in a web page column
-    "figure.figsize": (6.4, 4.0),
+    "figure.figsize": (COLUMN_WIDTH, 4.0),
     "figure.dpi": 120,
     "savefig.dpi": 150,
     "savefig.bbox": "tight",

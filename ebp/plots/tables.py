@@ -1,18 +1,22 @@
 """Markdown (pipe) tables for the chapters.
 
 :func:`pipe_table` lays out cells that are already text; :func:`markdown_table` formats a list of
-dicts into such a table.  Chapters show the result with ``display(Markdown(table))``.
+dicts into such a table; :func:`captioned` wraps either in a MyST ``{table}`` directive, which
+gives it a numbered caption and a name that the prose cites with ``{numref}``.  Chapters show the
+result with ``display(Markdown(table))`` in a cell whose ``mystnb.markdown_format`` is ``myst``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["markdown_table", "pipe_table"]
+__all__ = ["captioned", "markdown_table", "pipe_table"]
 
 _RULE = {"l": ":---", "r": "---:"}
+_NAME = re.compile(r"[a-z][a-z0-9-]*")
 
 
 def pipe_table(
@@ -84,3 +88,31 @@ def markdown_table(
     return pipe_table(
         [h for _, h in columns], [[cell(k, row[k]) for k, _ in columns] for row in rows]
     )
+
+
+def captioned(table: str, caption: str, name: str) -> str:
+    """``table`` inside a MyST ``{table}`` directive with a numbered ``caption`` and a ``name``.
+
+    Parameters
+    ----------
+    table
+        A Markdown pipe table (from :func:`pipe_table` or :func:`markdown_table`).
+    caption
+        One paragraph, its first sentence the table's takeaway; MyST markup (``$math$``) is
+        allowed.
+    name
+        The label the prose cites with ``{numref}``: lower-case letters, digits and
+        hyphens, conventionally ``tbl-<chapter>-<what>``.
+    """
+    for arg, value in (("table", table), ("caption", caption), ("name", name)):
+        if not isinstance(value, str):
+            raise TypeError(f"{arg} must be a str; got {type(value).__name__}")
+    if not table.lstrip().startswith("|"):
+        raise ValueError("table must be a Markdown pipe table (its first line starts with '|')")
+    caption = " ".join(caption.split())
+    if not caption or "`" in caption:
+        raise ValueError("caption must be non-empty text without backticks")
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"name must be lower-case letters, digits and hyphens; got {name!r}")
+    fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", table)), default=0))
+    return f"{fence}{{table}} {caption}\n:name: {name}\n\n{table.strip()}\n{fence}"
