@@ -10,7 +10,6 @@ import pytest
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 from hypothesis import given
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
@@ -265,16 +264,23 @@ def test_plots_draw(sgd_tiny):
     cd = lr.clipping_demo(
         sizes=(64, 16, 10), eta_large=5.0, epochs=2, early_updates=4, seeds=(0, 1), setup=TINY
     )
-    figs = [
+    figs = [  # left open: conftest checks that each fits the column
         lr_plots.plot_ravine(rv),
         lr_plots.plot_sweeps([sgd_tiny], layer_change=True),
+        lr_plots.plot_sweeps([sgd_tiny]),
         lr_plots.plot_adaptive(adaptive, sgd_tiny),
         lr_plots.plot_schedules(sc),
         lr_plots.plot_clipping(cd),
     ]
     for fig in figs:
         assert isinstance(fig, Figure)
-        plt.close(fig)
+    # the three-panel figures are two above one, the legend in the fourth cell
+    for fig in (figs[1], figs[5]):
+        assert len(fig.axes) == 4 and not fig.axes[3].axison
+        assert fig.axes[3].get_legend() is not None
+    # a rate at which seeds diverged is labelled with the rate and the count
+    texts = [t.get_text() for t in figs[1].axes[0].texts]
+    assert any(t.endswith("5/5 diverged") for t in texts), texts
     table = lr_plots.sweep_table_markdown([sgd_tiny])
     lines = table.splitlines()
     assert len(lines) == 3 and "best rate" in lines[0]

@@ -12,7 +12,6 @@ import pytest
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ebp.experiments import principal_eigenvalue as er
@@ -159,13 +158,20 @@ def test_plots_draw():
     small = _small_sweep()
     pe = er.principal_eigenvalue(hidden=4, n_train=40, n_presentations=30, n_constant=30)
     runs = er.online_runs(seeds=(0, 1), hidden=4, n_train=40, n_presentations=30)
-    for fig in (
+    figs = (  # left open: conftest checks that each fits the column
         er_plots.plot_estimates(pe),
         er_plots.plot_online_runs(runs),
         er_plots.plot_rate_sweep(small, small),
-    ):
+    )
+    for fig in figs:
         assert isinstance(fig, Figure)
-        plt.close(fig)
+    for fig in (figs[0], figs[2]):  # two panels, one above the other
+        fig.draw_without_rendering()
+        top, bottom = (ax.get_position() for ax in fig.axes)
+        assert bottom.y1 < top.y0
+    # every reference line is labelled: the dotted line at 1 and the γ changes are in the legend
+    labels = [t.get_text() for t in figs[1].legends[0].get_texts()]
+    assert "γ changes" in labels and any("lambda_{\\max}" in t for t in labels)
     table = er_plots.r8_table_markdown({"a": small})
     assert table.count("\n") == 1 + 2  # header, rule, one row per epoch
     with pytest.raises(TypeError, match="result"):

@@ -61,8 +61,6 @@ def test_r9_near_the_minus_17_db_floor_within_two_epochs(linear_unit):
 
 
 def test_r9_tuned_sdlm_beats_tuned_sgd_on_digits():
-    import matplotlib.pyplot as plt
-
     race = sd.digits_race()  # the chapter's settings (one test: computed once per run)
     # the rates of both sweeps were tuned: the best lies inside each sweep, not at an edge
     assert 0 < race.best("sgd") < race.sgd_etas.size - 1
@@ -72,9 +70,12 @@ def test_r9_tuned_sdlm_beats_tuned_sgd_on_digits():
     assert np.all(np.isfinite(race.best_to_target("sdlm")))
     # the curvature estimates the chapter discusses: output weights far above hidden ones
     assert np.median(race.curvature["layer 2"]) > 10 * np.median(race.curvature["layer 1"])
-    fig = sd_plots.plot_digits_race(race)
+    fig = sd_plots.plot_digits_race(race)  # left open: conftest checks its width
     assert len(fig.axes) == 3
-    plt.close(fig)
+    # two panels above one: (a) and (b) share a row, (c) spans it
+    fig.draw_without_rendering()
+    a, b, c = (ax.get_position() for ax in fig.axes)
+    assert a.y0 == pytest.approx(b.y0) and c.y1 < a.y0 and c.width > 1.5 * a.width
     table = sd_plots.race_table_markdown(race)
     assert table.count("\n") == 1 + len(race.targets)
 
@@ -99,11 +100,13 @@ def test_time_to_target_and_curvature_accounting():
 
 
 def test_linear_unit_figure_draws(linear_unit):
-    import matplotlib.pyplot as plt
-
-    fig = sd_plots.plot_linear_unit(linear_unit)
+    fig = sd_plots.plot_linear_unit(linear_unit)  # left open: conftest checks its width
     assert len(fig.axes) == 2
-    plt.close(fig)
+    fig.draw_without_rendering()
+    top, bottom = (ax.get_position() for ax in fig.axes)
+    assert bottom.y1 < top.y0  # stacked
+    # the rates are points on the log axis, not bars (whose length would mean nothing)
+    assert not fig.axes[0].patches
 
 
 def test_bad_arguments():

@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from ebp._validate import check_instance
 from ebp.experiments.principal_eigenvalue import (
@@ -21,6 +22,7 @@ from ebp.experiments.principal_eigenvalue import (
 from ebp.plots.style import (
     BLACK,
     BLUE,
+    COLUMN_WIDTH,
     GREEN,
     ORANGE,
     PALETTE,
@@ -34,8 +36,9 @@ __all__ = ["plot_estimates", "plot_online_runs", "plot_rate_sweep", "r8_table_ma
 
 
 def plot_estimates(result: PrincipalEigenvalue) -> Figure:
-    """(a) Relative error of the power method (eq 60), its Taylor form (eq 63) and Lanczos
-    against the products or gradients used; (b) eq 64 as printed and corrected at constant γ.
+    """(a, top) Relative error of the power method (eq 60), its Taylor form (eq 63) and Lanczos
+    against the products or gradients used; (b, bottom) eq 64 as printed and corrected at
+    constant γ.
 
     Parameters
     ----------
@@ -44,7 +47,7 @@ def plot_estimates(result: PrincipalEigenvalue) -> Figure:
     """
     check_instance(result, PrincipalEigenvalue, "result")
     lam = result.lambda_max
-    fig, (ax, bx) = new_figure(1, 2, figsize=(10.0, 4.0))
+    fig, (ax, bx) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 8.0))
     floor = 1e-16
     power = np.maximum(np.abs(result.power - lam) / lam, floor)
     taylor = np.maximum(np.abs(result.taylor - lam) / lam, floor)
@@ -60,9 +63,10 @@ def plot_estimates(result: PrincipalEigenvalue) -> Figure:
     ax.plot([result.lanczos_products], [lz], "D", color=GREEN, ms=7, label="Lanczos (eigsh), final")
     ax.axhline(1e-3, color=BLACK, ls=":", lw=1.2, label="required accuracy $10^{-3}$")
     ax.set_yscale("log")
+    ax.set_ylim(top=1e4)  # room for the legend above the curves
     ax.set_xlabel("Hessian–vector products or gradient evaluations")
     ax.set_ylabel(r"$|\hat\lambda - \lambda_{\max}|\,/\,\lambda_{\max}$")
-    ax.legend(fontsize=9, loc="upper right", frameon=True, framealpha=0.95, edgecolor="none")
+    ax.legend(loc="upper right")
     panel_label(ax, "(a) estimates on the full data")
 
     colors = [BLUE, VERMILLION, GREEN, ORANGE]
@@ -88,11 +92,11 @@ def plot_estimates(result: PrincipalEigenvalue) -> Figure:
             fontsize=9,
             color=c,
         )
-    bx.axhline(1.0, color=BLACK, ls=":", lw=1.0)
+    bx.axhline(1.0, color=BLACK, ls=":", lw=1.0, label=r"$\|\Psi\| = \lambda_{\max}$")
     bx.set_yscale("log")
     bx.set_xlabel("presentations (one pattern each)")
     bx.set_ylabel(r"$\|\Psi\|\,/\,\lambda_{\max}$")
-    bx.legend(fontsize=9, loc="lower right")
+    bx.legend(loc="lower right")
     panel_label(bx, "(b) online rule (eq 64) at constant $\\gamma$")
     return fig
 
@@ -107,17 +111,18 @@ def plot_online_runs(result: OnlineRuns) -> Figure:
         From :func:`ebp.experiments.principal_eigenvalue.online_runs`.
     """
     check_instance(result, OnlineRuns, "result")
-    fig, ax = new_figure(figsize=(7.5, 4.0))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 4.6))
     t = np.arange(1, result.estimates.shape[1] + 1)
     ax.axhspan(10**-0.5, 10**0.5, color="#eeeeee", lw=0, label=r"within a factor $\sqrt{10}$")
     for i, (s, row) in enumerate(zip(result.seeds, result.ratios, strict=True)):
         ax.plot(t, row, color=PALETTE[i % len(PALETTE)], lw=1.2, label=f"seed {s}")
-    ax.axhline(1.0, color=BLACK, ls=":", lw=1.2)
+    ax.axhline(1.0, color=BLACK, ls=":", lw=1.2, label=r"estimate $= \lambda_{\max}$")
     starts = np.concatenate([[0], result.gamma_changes])
     ends = np.concatenate([result.gamma_changes, [t[-1]]])
     for start, end in zip(starts, ends, strict=True):
         if start:
-            ax.axvline(start, color=BLACK, ls="--", lw=0.8)
+            label = "γ changes" if start == starts[1] else None
+            ax.axvline(start, color=BLACK, ls="--", lw=0.8, label=label)
         ax.annotate(
             f"$\\gamma = {result.gammas[start]:g}$",
             (np.sqrt(max(start, 1) * end), 1.0),
@@ -133,8 +138,12 @@ def plot_online_runs(result: OnlineRuns) -> Figure:
     ax.set_xlim(1, t[-1])
     ax.set_xlabel("presentations (one pattern each, log scale)")
     ax.set_ylabel(r"online estimate $/\ \lambda_{\max}$")
-    ax.legend(fontsize=9, loc="lower right", ncols=2)
+    fig.legend(loc="outside lower center", ncols=3)
     return fig
+
+
+_MARKERS = ["o", "s", "^", "D", "v"]
+"""One marker per epoch of the rate sweep, so that curves of similar colours stay apart."""
 
 
 def _minor_label(y: float, _pos: int) -> str:
@@ -158,7 +167,7 @@ def _sweep_panel(ax: Axes, sweep: RateSweep, title: str) -> None:
     )
     epochs = [int(e) for e in sweep.epoch if e > 0]
     for i, e in enumerate(epochs):
-        c = PALETTE[i % len(PALETTE)]
+        c, marker = PALETTE[i % len(PALETTE)], _MARKERS[i % len(_MARKERS)]
         values = sweep.mse[:, :, e]
         mean = sweep.mean_mse(e)
         ax.fill_between(
@@ -168,8 +177,8 @@ def _sweep_panel(ax: Axes, sweep: RateSweep, title: str) -> None:
             sweep.ratios,
             mean,
             color=c,
-            marker="o",
-            ms=3,
+            marker=marker,
+            ms=4,
             label=f"after {e} epoch{'s' if e > 1 else ''}",
         )
         j = int(np.argmin(mean))
@@ -188,8 +197,9 @@ def _sweep_panel(ax: Axes, sweep: RateSweep, title: str) -> None:
 
 
 def plot_rate_sweep(raw: RateSweep, standardized: RateSweep) -> Figure:
-    """Figs 25/26: training MSE after 1–5 epochs against ``η/η_predicted`` for raw and for
-    standardized inputs (seed means, bands: min–max over seeds, open circles: the best ratio).
+    """Figs 25/26: training MSE after 1–5 epochs against ``η/η_predicted`` for raw (a, top) and
+    for standardized inputs (b, bottom) (seed means, bands: min–max over seeds, open circles:
+    the best ratio).
 
     Parameters
     ----------
@@ -199,11 +209,15 @@ def plot_rate_sweep(raw: RateSweep, standardized: RateSweep) -> Figure:
     """
     check_instance(raw, RateSweep, "raw")
     check_instance(standardized, RateSweep, "standardized")
-    fig, (ax, bx) = new_figure(1, 2, figsize=(11.0, 4.4), sharex=True)
+    fig, (ax, bx) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 8.6), sharex=True)
     _sweep_panel(ax, raw, "(a) raw pixels in [0, 1]")
     _sweep_panel(bx, standardized, "(b) standardized pixels")
+    ax.set_xlabel("")
+    ax.tick_params(labelbottom=True)
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=9)
+    handles.append(Line2D([], [], ls="none", marker="o", mfc="none", mec=BLACK, ms=10, mew=1.5))
+    labels.append("best ratio after that epoch")
+    fig.legend(handles, labels, loc="outside lower center", ncols=2)
     return fig
 
 

@@ -6,7 +6,9 @@ anything beyond medians and ranges for display.
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ebp._validate import check_instance
@@ -19,12 +21,15 @@ from ebp.experiments.sdlm import (
 from ebp.plots.style import (
     BLACK,
     BLUE,
+    COLUMN_WIDTH,
+    MAX_FIGURE_WIDTH,
     ORANGE,
     PALETTE,
     SKY_BLUE,
     VERMILLION,
     new_figure,
     panel_label,
+    use_book_style,
 )
 from ebp.plots.tables import pipe_table
 
@@ -35,7 +40,8 @@ METHOD_LABELS = {"sgd": "SGD", "sdlm": "SDLM"}
 
 
 def plot_linear_unit(result: LinearUnitSDLM) -> Figure:
-    """(a) The per-weight rates beside the paper's; (b) the loss in dB against epochs.
+    """(a, top) The per-weight rates beside the paper's; (b, bottom) the loss in dB against
+    epochs.
 
     Parameters
     ----------
@@ -44,24 +50,9 @@ def plot_linear_unit(result: LinearUnitSDLM) -> Figure:
         beside the paper's Figs 22 and 23).
     """
     check_instance(result, LinearUnitSDLM, "result")
-    fig, (ax_r, ax_l) = new_figure(1, 2, figsize=(10.0, 3.9))
-    x = np.arange(3)
-    paper = list(PAPER_RATES.values())
-    n = min(len(result.eps), len(paper))
-    width = 0.8 / (2 * n)
+    fig, (ax_r, ax_l) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 7.0))
     colors = [BLUE, VERMILLION, ORANGE, PALETTE[3]]
-    for i in range(n):
-        off = (2 * i - n + 0.5) * width
-        ax_r.bar(x + off, result.rates[i], width, color=colors[i],
-                 label=f"ours, ε = {result.eps[i]:g}")  # fmt: skip
-        ax_r.bar(x + off + width, paper[i], width, color=colors[i], alpha=0.35, hatch="//",
-                 edgecolor=colors[i], label=f"paper, Fig {22 + i}")  # fmt: skip
-    ax_r.set_yscale("log")
-    ax_r.set_xticks(x, [f"η{i}: {name}" for i, name in enumerate(WEIGHT_NAMES)])
-    ax_r.set_ylabel("rate ε / (h + μ)")
-    ax_r.legend(fontsize=8, ncol=2)
-    panel_label(ax_r, "(a) per-weight rates")
-
+    _rates_panel(ax_r, result, colors)
     epochs = result.epochs
     for i, e in enumerate(result.eps):
         curves = result.loss_db[i]
@@ -73,14 +64,37 @@ def plot_linear_unit(result: LinearUnitSDLM) -> Figure:
     ax_l.axhline(-17.0, color=SKY_BLUE, ls="--", lw=1.2, label="paper: about −17 dB")
     ax_l.set_xlabel("epochs (100 presentations each)")
     ax_l.set_ylabel("10 log₁₀ E  [dB]")
-    ax_l.legend(fontsize=8)
+    ax_l.legend(loc="upper right")
     panel_label(ax_l, f"(b) loss, median and range over {result.seeds.size} seeds")
     return fig
 
 
+def _rates_panel(ax: Axes, result: LinearUnitSDLM, colors: list[str]) -> None:
+    """Ours (filled circles) beside the paper's (open squares), per weight and ε, log axis."""
+    x = np.arange(3)
+    paper = list(PAPER_RATES.values())
+    n = min(len(result.eps), len(paper))
+    width = 0.8 / (2 * n)
+    for i in range(n):
+        off = (2 * i - n + 0.5) * width
+        ax.plot(x + off, result.rates[i], "o", ms=8, color=colors[i],
+                label=f"ours, ε = {result.eps[i]:g}")  # fmt: skip
+        ax.plot(x + off + width, paper[i], "s", ms=8, mfc="white", mew=2, color=colors[i],
+                label=f"paper, Fig {22 + i}")  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_ylim(0.012, 4.0)
+    ax.set_yticks([0.02, 0.05, 0.1, 0.2, 0.5, 1.0], ["0.02", "0.05", "0.1", "0.2", "0.5", "1"])
+    ax.minorticks_off()
+    ax.set_xlim(-0.6, 2.6)
+    ax.set_xticks(x, [f"η{i}: {name}" for i, name in enumerate(WEIGHT_NAMES)])
+    ax.set_ylabel("rate ε / (h + μ)")
+    ax.legend(ncol=2, loc="upper right")
+    panel_label(ax, "(a) per-weight rates")
+
+
 def plot_digits_race(race: DigitsRace) -> Figure:
-    """(a) Loss curves of the tuned rates; (b) presentations to the main target against the
-    rate; (c) SDLM's curvature estimates per layer with μ.
+    """(a, top left) Loss curves of the tuned rates; (b, top right) presentations to the main
+    target against the rate; (c, bottom) SDLM's curvature estimates per layer with μ.
 
     Parameters
     ----------
@@ -88,8 +102,10 @@ def plot_digits_race(race: DigitsRace) -> Figure:
         From :func:`ebp.experiments.sdlm.digits_race`.
     """
     check_instance(race, DigitsRace, "race")
-    fig, axes = new_figure(1, 3, figsize=(12.0, 3.9))
-    ax_c, ax_t, ax_h = axes
+    use_book_style()
+    fig = plt.figure(figsize=(MAX_FIGURE_WIDTH, 7.4), layout="constrained")
+    axd = fig.subplot_mosaic([["a", "b"], ["c", "c"]], height_ratios=[1.0, 0.85])
+    ax_c, ax_t, ax_h = axd["a"], axd["b"], axd["c"]
     target = race.targets[0]
     for method, losses, rates, sym in (
         ("sgd", race.sgd_loss, race.sgd_etas, "η"),
@@ -116,29 +132,40 @@ def plot_digits_race(race: DigitsRace) -> Figure:
     ax_c.set_yscale("log")
     ax_c.set_xlabel("epochs")
     ax_c.set_ylabel("training loss E")
-    ax_c.legend(fontsize=8)
+    ax_c.legend(loc="upper right")
     panel_label(ax_c, "(a) tuned rates: median, range")
-    ax_t.set_xscale("log")
-    ax_t.set_xlabel("rate (η for SGD, ε for SDLM)")
-    ax_t.set_ylabel(f"epochs to E ≤ {target:g}")
-    ax_t.axhline(race.epochs[-1], color=BLACK, lw=0.8, ls=":")
-    ax_t.set_ylim(0, race.epochs[-1] * 1.15)
-    ax_t.legend(fontsize=8, title="×: median run never reached it", title_fontsize=8,
-                loc="lower left")  # fmt: skip
-    panel_label(ax_t, "(b) time to target vs rate")
+    _time_panel(ax_t, race, target)
+    _curvature_panel(ax_h, race)
+    return fig
+
+
+def _time_panel(ax: Axes, race: DigitsRace, target: float) -> None:
+    """Labels of panel (b): epochs to the target against the rate, the end of training."""
+    end = race.epochs[-1]
+    ax.set_xscale("log")
+    ax.set_xlabel("rate (η for SGD, ε for SDLM)")
+    ax.set_ylabel(f"epochs to E ≤ {target:g}")
+    ax.axhline(end, color=BLACK, lw=0.8, ls=":", label=f"end of training ({end:g} epochs)")
+    ax.set_ylim(0, end * 1.15)
+    ax.legend(title="×: median run never\nreached the target", title_fontsize=9, fontsize=9,
+              loc="lower left")  # fmt: skip
+    panel_label(ax, "(b) time to target vs rate")
+
+
+def _curvature_panel(ax: Axes, race: DigitsRace) -> None:
+    """Panel (c): histograms of SDLM's final curvature estimates per layer, and μ."""
     b = race.best("sdlm")
     colors = [ORANGE, BLUE, PALETTE[2]]
     bins = np.logspace(-6, 1, 36)
     for i, (name, h) in enumerate(race.curvature.items()):
-        ax_h.hist(np.clip(h[b], bins[0], None), bins=bins, color=colors[i % 3], alpha=0.6,
-                  label=f"{name} weights")  # fmt: skip
-    ax_h.axvline(race.mu, color=VERMILLION, ls="--", lw=1.5, label=f"μ = {race.mu:g}")
-    ax_h.set_xscale("log")
-    ax_h.set_xlabel(f"curvature estimate ⟨h⟩ per weight (≤ {bins[0]:g} at the left)")
-    ax_h.set_ylabel("weights")
-    ax_h.legend(fontsize=8)
-    panel_label(ax_h, f"(c) SDLM's ⟨h⟩ at the end (ε = {race.sdlm_eps[b]:g})")
-    return fig
+        ax.hist(np.clip(h[b], bins[0], None), bins=bins, color=colors[i % 3], alpha=0.6,
+                label=f"{name} weights")  # fmt: skip
+    ax.axvline(race.mu, color=VERMILLION, ls="--", lw=1.5, label=f"μ = {race.mu:g}")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"curvature estimate ⟨h⟩ per weight (≤ {bins[0]:g} at the left)")
+    ax.set_ylabel("weights")
+    ax.legend(loc="upper left")
+    panel_label(ax, f"(c) SDLM's ⟨h⟩ at the end (ε = {race.sdlm_eps[b]:g})")
 
 
 def _fmt_epochs(x: float) -> str:
@@ -149,7 +176,7 @@ def race_table_markdown(race: DigitsRace) -> str:
     """Epochs to each target (median over seeds) for SGD and SDLM, each at its best rate for
     that target, and the ratios SGD / SDLM (without and with SDLM's curvature patterns)."""
     check_instance(race, DigitsRace, "race")
-    header = ["target E", "SGD", "SDLM", "SDLM + curvature", "ratio", "ratio with curvature"]
+    header = ["target $E$", "SGD", "SDLM", "SDLM + curvature", "ratio", "ratio with curvature"]
     rows = []
     for t in sorted(race.targets, reverse=True):
         sgd = float(np.median(race.best_to_target("sgd", t))) / race.n_train
