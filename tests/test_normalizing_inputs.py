@@ -218,10 +218,16 @@ def test_bad_input():
 
 
 def test_plots(variants, spectra, linear, tanh):
-    surfaces = [nz.error_surface(variants.X[n], variants.y, grid=11) for n in ("spoiled", "clean")]
-    assert isinstance(nz_plots.plot_error_surfaces(surfaces), Figure)
+    names = ("spoiled", "standardized", "clean")
+    surfaces = [nz.error_surface(variants.X[n], variants.y, grid=11) for n in names]
+    assert isinstance(nz_plots.plot_error_surfaces(surfaces[:2]), Figure)
+    fig = nz_plots.plot_error_surfaces(surfaces)  # two above, the third centred below
+    (a, b, c) = (ax.get_position() for ax in fig.axes)
+    assert a.y0 == b.y0 > c.y0 and a.x0 < c.x0 < b.x0
     predicted = {n: nz.gd_steps_predicted(spectra.condition[n], 1e-3) for n in linear.names}
-    assert isinstance(nz_plots.plot_training_speed(linear, tanh, predicted), Figure)
+    speed_fig = nz_plots.plot_training_speed(linear, tanh, predicted)
+    assert isinstance(speed_fig, Figure)
+    assert all(not ax.patches for ax in speed_fig.axes)  # points on the log axis, no bars
     table = nz_plots.hessian_table_markdown(spectra)
     assert table.count("\n") == len(spectra.names) + 1
     speed = nz_plots.speed_table_markdown(spectra, linear, tanh, predicted)

@@ -8,7 +8,6 @@ import pytest
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ebp.experiments import shuffling_and_emphasizing as sh
@@ -234,9 +233,10 @@ def test_plots():
         sp.plot_emphasis_comparison(emphasis),
         sp.plot_emphasis_profile(prof),
     ]
-    for fig in figures:
+    for fig in figures:  # left open: conftest checks that they fit the column
         assert isinstance(fig, Figure)
-        plt.close(fig)
+    assert len(figures[2].axes) == 3  # (a), (b), (c) stacked
+    assert figures[2].axes[0].get_position().y0 > figures[2].axes[2].get_position().y0
     table = sp.emphasis_table_markdown(emphasis)
     assert table.count("\n") == 1 + 5  # header, rule, five runs
     with pytest.raises(TypeError, match="result"):

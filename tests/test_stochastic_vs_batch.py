@@ -11,7 +11,6 @@ import torch
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ebp import data
@@ -112,9 +111,7 @@ def _check_plots_and_table(r5, sizes):
         sb_plots.plot_ladder({"held": r5.ladder()}, r5.copies),
         sb_plots.plot_batch_sizes(sizes),
     ]
-    assert all(isinstance(f, Figure) for f in figs)
-    for f in figs:
-        plt.close(f)
+    assert all(isinstance(f, Figure) for f in figs)  # left open: conftest checks their width
     table = sb_plots.batch_size_table_markdown(sizes)
     assert len(table.splitlines()) == 2 + 4
     rate = st.UpdateRate(

@@ -116,7 +116,7 @@ def test_plots(small):
     assert isinstance(tv_plots.plot_single_unit_growth(g), Figure)
     table = tv_plots.target_table_markdown(small)
     assert table.count("\n") == 10
-    assert "| learning rate η | 0.1 | 0.1 | 0.1 |" in table
+    assert "| learning rate $\\eta$ | 0.1 | 0.1 | 0.1 |" in table
     with pytest.raises(TypeError, match="result"):
         tv_plots.plot_target_values(g)
 

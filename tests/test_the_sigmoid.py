@@ -168,6 +168,8 @@ def test_twisting_slope_floor_and_escape():
 def test_plots_curves_and_table(const):
     fig = sig_plots.plot_sigmoid_curves(sig.sigmoid_curves(n=51), const)
     assert isinstance(fig, Figure)
+    tops = [ax.get_position().y0 for ax in fig.axes]
+    assert len(tops) == 3 and tops == sorted(tops, reverse=True)  # (a), (b), (c) stacked
     table = sig_plots.unit_statistics_markdown(
         [sig.unit_statistics(n) for n in ("tanh", "lecun_tanh")], sig_plots.LABELS
     )

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.lines import Line2D
 
 from ebp._validate import check_instance
 from ebp.experiments.normalizing_inputs import ErrorSurface, HessianSpectra, TrainingSpeed
-from ebp.plots.style import BLACK, BLUE, GREEN, VERMILLION, new_figure, panel_label
+from ebp.plots.style import (
+    BLACK,
+    BLUE,
+    COLUMN_WIDTH,
+    GREEN,
+    VERMILLION,
+    new_figure,
+    panel_label,
+    use_book_style,
+)
 from ebp.plots.tables import pipe_table
 
 __all__ = [
@@ -35,8 +45,24 @@ def _group(name: str) -> str:
     return "fix"
 
 
+def _surface_axes(n: int) -> tuple[Figure, list]:
+    """A column-wide figure with ``n`` panels, two per row; an odd last one is centred."""
+    rows = (n + 1) // 2
+    mosaic = [[2 * r, 2 * r, 2 * r + 1, 2 * r + 1] for r in range(rows)]
+    if n % 2:
+        mosaic[-1] = [".", n - 1, n - 1, "."]
+    if n == 1:
+        mosaic = [[0]]
+    use_book_style()
+    fig, axd = plt.subplot_mosaic(
+        mosaic, figsize=(COLUMN_WIDTH, 3.3 * rows + 0.2), layout="constrained"
+    )
+    return fig, [axd[i] for i in range(n)]
+
+
 def plot_error_surfaces(surfaces: Sequence[ErrorSurface]) -> Figure:
-    """Contours of the error surfaces of a two-weight linear unit, side by side, with GD paths.
+    """Contours of the error surfaces of a two-weight linear unit, with GD paths, two panels
+    per row (an odd last panel centred below).
 
     Contours are drawn at excess losses ``E − E_min`` spaced by factors of 4; every panel has
     equal scales on both axes, so a round bowl looks round.
@@ -50,9 +76,7 @@ def plot_error_surfaces(surfaces: Sequence[ErrorSurface]) -> Figure:
         raise TypeError("surfaces must be a non-empty sequence of ErrorSurface")
     for i, s in enumerate(surfaces):
         check_instance(s, ErrorSurface, f"surfaces[{i}]")
-    n = len(surfaces)
-    fig, axes = new_figure(1, n, figsize=(3.6 * n, 3.9))
-    axes = np.atleast_1d(axes)
+    fig, axes = _surface_axes(len(surfaces))
     for i, (ax, s) in enumerate(zip(axes, surfaces, strict=True)):
         excess = s.E - s.E_min
         top = float(excess.max())
@@ -72,33 +96,45 @@ def plot_error_surfaces(surfaces: Sequence[ErrorSurface]) -> Figure:
             ax, f"({letter}) {s.label}\n$\\kappa = {s.condition:.1f}$, $\\eta = {s.eta:.3g}$"
         )
         if i == 0:
-            ax.legend(fontsize=9, loc="lower left", handlelength=1.0)
+            ax.legend(
+                fontsize=9,
+                loc="lower left",
+                handlelength=1.0,
+                frameon=True,
+                framealpha=0.9,
+                edgecolor="none",
+            )
     return fig
 
 
-def _bars(ax, result: TrainingSpeed, predicted: Mapping[str, float] | None) -> None:
+def _points(ax, result: TrainingSpeed, predicted: Mapping[str, float] | None) -> None:
+    """One row per input version: the seeds' mean epochs as a dot, their range as whiskers,
+    the count written beside; an open triangle at ``max_epochs`` where some runs fell short."""
     names = result.names
     y = np.arange(len(names))[::-1]
     for yi, name in zip(y, names, strict=True):
         v = result.best(name)
         color = _GROUP_COLOR[_group(name)]
+        right = [result.max_epochs]
+        text = f"> {result.max_epochs}"
         if np.all(np.isfinite(v)):
             mean = float(v.mean())
-            ax.barh(yi, mean, color=color, alpha=0.75, height=0.6)
-            ax.errorbar(mean, yi, xerr=[[mean - v.min()], [v.max() - mean]], color=BLACK,
-                        capsize=3, lw=1)  # fmt: skip
-            ax.text(v.max() * 1.15, yi, f"{mean:.0f}", va="center", fontsize=9)
+            ax.errorbar(mean, yi, xerr=[[mean - v.min()], [v.max() - mean]], color=color,
+                        marker="o", ms=7, capsize=3, lw=1.2)  # fmt: skip
+            right, text = [float(v.max())], f"{mean:.0f}"
         else:
-            ax.barh(yi, result.max_epochs, color="white", edgecolor=color, hatch="//", height=0.6)
-            ax.text(result.max_epochs * 1.15, yi, f"> {result.max_epochs}", va="center", fontsize=9)
+            ax.plot(result.max_epochs, yi, marker=">", ms=8, color=color, mfc="white", mew=1.5)
         if predicted is not None and name in predicted:
-            label = "predicted from κ" if yi == y[0] else None
-            ax.plot(predicted[name], yi, marker="D", color="white", ms=6, mec=BLACK, mew=1.0,
-                    ls="none", label=label)  # fmt: skip
+            ax.plot(predicted[name], yi, marker="D", ms=9, mfc="none", mec=BLACK, mew=1.0,
+                    ls="none", zorder=3)  # fmt: skip
+            right.append(predicted[name])
+        ax.annotate(text, (max(right), yi), xytext=(8, 0), textcoords="offset points",
+                    va="center", fontsize=9)  # fmt: skip
     ax.set_yticks(y)
     ax.set_yticklabels([result.labels[n] for n in names])
+    ax.set_ylim(-0.6, len(names) - 0.4)
     ax.set_xscale("log")
-    ax.set_xlim(0.7, result.max_epochs * 4)
+    ax.set_xlim(0.7, result.max_epochs * 3)
     ax.grid(axis="y", visible=False)
 
 
@@ -109,8 +145,10 @@ def plot_training_speed(
 ) -> Figure:
     """Epochs to the target at each variant's best η: linear unit (a), tanh network (b).
 
-    Bars are means over the seeds, whiskers their range; a hatched bar marks a variant whose
-    runs did not all reach the target.  ``predicted`` (variant → steps) adds diamonds to (a).
+    Dots are means over the seeds, whiskers their range (points on a log axis: a bar's length
+    would depend on where the axis starts); an open triangle at the epoch limit marks a variant
+    whose runs did not all reach the target.  ``predicted`` (variant → steps) adds open diamonds
+    to (a).
 
     Parameters
     ----------
@@ -122,19 +160,20 @@ def plot_training_speed(
     """
     check_instance(linear, TrainingSpeed, "linear")
     check_instance(tanh, TrainingSpeed, "tanh")
-    fig, (ax_l, ax_t) = new_figure(1, 2, figsize=(11.0, 4.4), sharey=True)
-    _bars(ax_l, linear, predicted)
-    _bars(ax_t, tanh, None)
-    ax_l.set_xlabel(f"epochs to $E \\leq {linear.target_loss:.4g}$ (batch GD)")
-    ax_t.set_xlabel(f"epochs to $E \\leq {tanh.target_loss:.3g}$ (batch GD)")
-    panel_label(ax_l, "(a) linear unit with a bias (LMS)")
-    panel_label(ax_t, "(b) 2-4-1 network, $1.7159\\tanh(2x/3)$")
+    fig, (ax_l, ax_t) = new_figure(1, 2, figsize=(7.2, 4.6), sharey=True)
+    _points(ax_l, linear, predicted)
+    _points(ax_t, tanh, None)
+    ax_l.set_xlabel(f"epochs to $E \\leq {linear.target_loss:.4g}$")
+    ax_t.set_xlabel(f"epochs to $E \\leq {tanh.target_loss:.3g}$")
+    panel_label(ax_l, "(a) linear unit with a bias")
+    panel_label(ax_t, "(b) 2-4-1 tanh network")
     handles = [
-        Patch(color=_GROUP_COLOR[g], alpha=0.75, label=text)
+        Line2D([], [], color=_GROUP_COLOR[g], marker="o", ms=7, ls="none", label=text)
         for g, text in (("clean", "clean"), ("spoil", "spoiled"), ("fix", "spoiled, then fixed"))
     ]
     if predicted is not None:
-        handles += ax_l.get_legend_handles_labels()[0]
+        handles.append(Line2D([], [], marker="D", ms=9, mfc="none", mec=BLACK, ls="none",
+                              label="predicted from κ"))  # fmt: skip
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
     return fig
 
@@ -144,16 +183,18 @@ def _fmt_vec(v: np.ndarray, digits: int = 2) -> str:
 
 
 def hessian_table_markdown(spectra: HessianSpectra) -> str:
-    """A Markdown table: input means, eq 13's ``C_i``, correlation, eigenvalues and κ of H."""
+    """A Markdown table: input means, eq 13's ``C_i``, correlation, eigenvalues and κ of H.
+
+    Headers carry math in ``$…$``: show it with MyST (``markdown_format: myst``)."""
     check_instance(spectra, HessianSpectra, "spectra")
     header = [
         "inputs",
         "means",
-        "Cᵢ (eq 13)",
+        "$C_i$ (eq 13)",
         "correlation",
-        "eigenvalues of H",
-        "κ of H",
-        "κ, no bias",
+        "eigenvalues of $H$",
+        r"$\kappa$ of $H$",
+        r"$\kappa$, no bias",
     ]
     rows = []
     for n in spectra.names:
@@ -189,10 +230,10 @@ def speed_table_markdown(
     check_instance(spectra, HessianSpectra, "spectra")
     check_instance(linear, TrainingSpeed, "linear")
     check_instance(tanh, TrainingSpeed, "tanh")
-    header = ["inputs", "κ of H", "linear: best η", "linear: epochs"]
+    header = ["inputs", r"$\kappa$ of $H$", r"linear: best $\eta$", "linear: epochs"]
     if predicted is not None:
-        header.append("linear: predicted")
-    header += ["tanh net: best η", "tanh net: epochs"]
+        header.append("predicted")
+    header += [r"tanh: best $\eta$", "tanh: epochs"]
     rows = []
     for n in linear.names:
         row = [

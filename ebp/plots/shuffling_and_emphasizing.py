@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter
 
 from ebp._validate import check_instance
 from ebp.experiments.shuffling_and_emphasizing import (
@@ -23,6 +24,7 @@ from ebp.experiments.shuffling_and_emphasizing import (
 from ebp.plots.style import (
     BLACK,
     BLUE,
+    COLUMN_WIDTH,
     GREEN,
     ORANGE,
     PURPLE,
@@ -57,6 +59,7 @@ _RUN_STYLE: dict[tuple[str, str], dict[str, Any]] = {
     ("noisy", "no cap"): {"color": PURPLE, "ls": ":"},
 }
 _EXTRA = [ORANGE, GREEN, SKY_BLUE, PURPLE]
+_EPOCH_LINE: dict[str, Any] = {"color": "#999999", "lw": 0.8, "zorder": 0}
 
 
 def _run_style(condition: str, setting: str, i: int) -> dict[str, Any]:
@@ -86,13 +89,13 @@ def plot_order_comparison(result: OrderComparison) -> Figure:
         From :func:`ebp.experiments.shuffling_and_emphasizing.order_comparison`.
     """
     check_instance(result, OrderComparison, "result")
-    fig, ax = new_figure(figsize=(7.5, 4.2))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 4.2))
     x = result.presentations
     for order in result.orders:
         style = ORDER_STYLE.get(order, {"color": BLACK, "ls": "-", "label": order})
         _band(ax, x, result.train_loss[order], style, style["label"])
     for e in range(1, result.epochs):
-        ax.axvline(e * result.n_train, color="#999999", lw=0.8, zorder=0)
+        ax.axvline(e * result.n_train, **_EPOCH_LINE, label=None if e > 1 else "end of an epoch")
     ax.set_yscale("log")
     ax.set_xlim(0, x[-1])
     mode = "online" if result.batch_size == 1 else f"mini-batches of {result.batch_size}"
@@ -123,7 +126,7 @@ def plot_class_forgetting(result: ClassForgetting, classes: tuple[int, ...] = (0
     n_classes = result.class_counts.size
     if not 1 <= len(classes) <= 4 or any(not 0 <= c < n_classes for c in classes):
         raise ValueError(f"classes must be 1 to 4 digits in 0 … {n_classes - 1}; got {classes}")
-    fig, ax = new_figure(figsize=(8.0, 4.2))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 4.4))
     x = result.presentations
     edges = result.block_edges()
     colors = [VERMILLION, BLUE, GREEN, PURPLE]
@@ -134,7 +137,7 @@ def plot_class_forgetting(result: ClassForgetting, classes: tuple[int, ...] = (0
         if "shuffle" in result.orders:
             ax.plot(x, result.class_loss["shuffle"][0, c], color=color, ls=":", lw=1.2)
     for e in range(1, result.epochs):
-        ax.axvline(e * result.n_train, color="#999999", lw=0.8, zorder=0)
+        ax.axvline(e * result.n_train, **_EPOCH_LINE, label=None if e > 1 else "end of an epoch")
     ax.set_yscale("log")
     ax.set_xlim(0, x[-1])
     ax.set_xlabel("presentations (shaded: the digit is being presented)")
@@ -143,14 +146,32 @@ def plot_class_forgetting(result: ClassForgetting, classes: tuple[int, ...] = (0
     if "shuffle" in result.orders:
         handles.append(Line2D([], [], color=BLACK, ls=":", lw=1.2))
         labels.append("same digits, shuffled")
-    fig.legend(handles, labels, fontsize=9, loc="outside lower center", ncols=len(handles))
+    fig.legend(handles, labels, fontsize=9, loc="outside lower center", ncols=3)
     panel_label(ax, f"class-sorted online learning, seed {result.seeds[0]}")
     return fig
 
 
+def _ceiling_lines(ax: Axes, result: EmphasisComparison) -> None:
+    """Panel (b)'s reference lines: the uniform share and each cap's ceiling, labelled at the
+    left, where the curves have not yet risen."""
+    uniform = 100.0 * result.noise_share
+    lines = [(uniform, "uniform share", BLACK, "--")]
+    for setting, cap in result.caps.items():
+        if cap is not None and setting in result.runs("noisy"):
+            level = min(100.0, cap * uniform)
+            lines.append((level, f"ceiling of the {setting}", VERMILLION, "-."))
+    for k, (level, text, color, ls) in enumerate(lines):
+        ax.axhline(level, color=color, lw=0.8, ls=ls)
+        below = k == 0  # the uniform share: below its line, which the shuffled run covers
+        ax.annotate(text, (0.05, level), xytext=(0, -3 if below else 3),
+                    textcoords="offset points", fontsize=9, color=color,
+                    va="top" if below else "bottom")  # fmt: skip
+
+
 def plot_emphasis_comparison(result: EmphasisComparison) -> Figure:
-    """Emphasizing against shuffling: clean training loss (a), share of presentations on the
-    mislabelled patterns (b) and test error (c), against the epoch.
+    """Emphasizing against shuffling, three panels stacked: clean training loss (a, top), share
+    of presentations on the mislabelled patterns (b, middle) and test error (c, bottom),
+    against the epoch.
 
     Lines are seed means, bands their min–max range.
 
@@ -160,7 +181,7 @@ def plot_emphasis_comparison(result: EmphasisComparison) -> Figure:
         From :func:`ebp.experiments.shuffling_and_emphasizing.emphasis_comparison`.
     """
     check_instance(result, EmphasisComparison, "result")
-    fig, (ax_a, ax_b, ax_c) = new_figure(1, 3, figsize=(12.0, 4.2))
+    fig, (ax_a, ax_b, ax_c) = new_figure(3, 1, figsize=(COLUMN_WIDTH, 8.6), sharex=True)
     x = result.epoch
     i = 0
     for condition in ("clean", "noisy"):
@@ -175,27 +196,22 @@ def plot_emphasis_comparison(result: EmphasisComparison) -> Figure:
                 _band(ax_b, x[1:], share, style, label)
             _band(ax_c, x, 100.0 * result.test_error[condition][setting], style, label)
     ax_a.set_yscale("log")
-    ax_a.set_ylabel("training loss (cross-entropy)")
+    ax_a.set_ylabel("training loss\n(cross-entropy)")
     panel_label(ax_a, "(a) clean labels: training loss")
-    uniform = 100.0 * result.noise_share
-    ax_b.axhline(uniform, color=BLACK, lw=0.8, ls="--")
-    for setting, cap in result.caps.items():
-        if cap is not None and setting in result.runs("noisy"):
-            ax_b.axhline(min(100.0, cap * uniform), color=VERMILLION, lw=0.8, ls="-.")
-            ax_b.text(x[-1], min(100.0, cap * uniform), f"ceiling of the {setting}",
-                      ha="right", va="bottom", fontsize=9, color=VERMILLION)  # fmt: skip
-    ax_b.text(x[-1], uniform, "uniform", ha="right", va="bottom", fontsize=9)
+    _ceiling_lines(ax_b, result)
     ax_b.set_ylim(0, None)
-    ax_b.set_ylabel("presentations on mislabelled patterns (%)")
-    panel_label(ax_b, f"(b) {result.flipped.size} of {result.n_train} labels flipped")
-    ax_c.set_ylim(0, 30)
+    ax_b.set_ylabel("presentations on\nmislabelled patterns (%)")
+    panel_label(ax_b, f"(b) {result.flipped.size} of {result.n_train} labels flipped: where the "
+                "presentations go")  # fmt: skip
+    ax_c.set_yscale("log")
+    ax_c.set_yticks([5, 10, 20, 50, 100], ["5", "10", "20", "50", "100"])
+    ax_c.yaxis.set_minor_formatter(NullFormatter())
     ax_c.set_ylabel("test error (%)")
     panel_label(ax_c, "(c) test error")
-    for ax in (ax_a, ax_b, ax_c):
-        ax.set_xlabel("epoch")
-        ax.set_xlim(0, x[-1])
+    ax_c.set_xlabel("epoch")
+    ax_c.set_xlim(0, x[-1])
     handles, labels = ax_c.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9)
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=9)
     return fig
 
 
@@ -208,7 +224,7 @@ def plot_emphasis_profile(profile: EmphasisProfile) -> Figure:
         From :func:`ebp.experiments.shuffling_and_emphasizing.emphasis_profile`.
     """
     check_instance(profile, EmphasisProfile, "profile")
-    fig, ax = new_figure(figsize=(7.0, 4.0))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 4.0))
     colors = [BLUE, VERMILLION, GREEN, ORANGE]
     sizes = [46, 14, 8, 4]
     items = sorted(profile.relative.items(), key=lambda kv: kv[1].max(), reverse=True)
@@ -229,6 +245,7 @@ def plot_emphasis_profile(profile: EmphasisProfile) -> Figure:
                 profile.loss.min(), cap, f" cap = {cap:g}", color=color, va="bottom", fontsize=9
             )
     ax.axhline(1.0, color=BLACK, lw=0.8, ls="--")
+    ax.text(profile.loss.min(), 1.0, " uniform shuffling", va="bottom", fontsize=9)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("loss $E^p$ of the pattern")
@@ -273,7 +290,7 @@ def emphasis_table_markdown(result: EmphasisComparison) -> str:
         "training loss",
         "loss, right labels",
         "loss, flipped labels",
-        "presentations on flipped (%)",
+        "share on flipped (%)",
         "test error (%)",
     ]
     return pipe_table(header, rows)

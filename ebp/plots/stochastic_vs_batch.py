@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ebp._validate import check_instance
 from ebp.experiments.stochastic_vs_batch import (
@@ -23,6 +25,7 @@ from ebp.experiments.stochastic_vs_batch import (
 from ebp.plots.style import (
     BLACK,
     BLUE,
+    COLUMN_WIDTH,
     GREEN,
     ORANGE,
     PURPLE,
@@ -45,7 +48,7 @@ __all__ = [
 _METHOD = {"batch": BLUE, "online": VERMILLION}
 _SET = {"original": "--", "redundant": "-"}
 _SET_LABEL = {"original": "100 patterns", "redundant": "10 copies (1000)"}
-_SIZE_COLORS = [BLUE, GREEN, ORANGE, VERMILLION, PURPLE, SKY_BLUE]
+_SIZE_COLORS = [BLUE, GREEN, PURPLE, VERMILLION, ORANGE, SKY_BLUE]
 _SIZE_LINES = ["-", "--", "-.", "-", ":", "--"]
 _ANNEALING: dict[str, dict[str, Any]] = {
     "constant": {"color": VERMILLION, "ls": "-", "label": r"constant $\eta$"},
@@ -67,10 +70,10 @@ def _band(ax: Axes, x: np.ndarray, rows: np.ndarray, **style: Any) -> None:
 
 
 def plot_redundancy(result: Redundancy) -> Figure:
-    """The redundancy experiment (paper §4.1) in two panels: (a) presentations to reach the
-    target against η for each method and set (mean over the seeds, where every seed reached it;
-    the best rate ringed); (b) the loss against presentations at each method's best rate (mean
-    and min–max over the seeds).
+    """The redundancy experiment (paper §4.1) in two stacked panels: (a, top) presentations to
+    reach the target against η for each method and set (mean over the seeds, where every seed
+    reached it; the best rate ringed); (b, bottom) the loss against presentations at each
+    method's best rate (mean and min–max over the seeds).  One legend, below, serves both.
 
     Parameters
     ----------
@@ -78,39 +81,44 @@ def plot_redundancy(result: Redundancy) -> Figure:
         From :func:`ebp.experiments.stochastic_vs_batch.redundancy`.
     """
     check_instance(result, Redundancy, "result")
-    fig, (ax_eta, ax_loss) = new_figure(1, 2, figsize=(10.5, 4.2))
+    fig, (ax_eta, ax_loss) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 7.6))
     for (data_set, method), s in result.sweeps.items():
         color, ls = _METHOD[method], _SET[data_set]
-        label = f"{method}, {_SET_LABEL[data_set]}"
+        label = f"{method}, {_SET_LABEL[data_set]}, best $\\eta = {s.best_eta:.3g}$"
         m = s.mean_reached
         ok = np.isfinite(m)
-        ax_eta.plot(s.etas[ok], m[ok], color=color, ls=ls, marker="o", ms=3, label=label)
+        ax_eta.plot(s.etas[ok], m[ok], color=color, ls=ls, marker="o", ms=3)
         ax_eta.plot(s.best_eta, m[s.best], "o", ms=9, mfc="none", mec=color, mew=1.5)
         curves = s.best_loss_curves / result.e_star - 1.0
         x = s.presentations.copy()
         x[0] = 1.0  # the start, drawn at 1 on the log axis
-        _band(ax_loss, x, curves, color=color, ls=ls, label=f"{label}, $\\eta = {s.best_eta:.3g}$")
+        _band(ax_loss, x, curves, color=color, ls=ls, label=label)
     ax_eta.set_xscale("log")
     ax_eta.set_yscale("log")
     ax_eta.set_xlabel(r"learning rate $\eta$")
-    ax_eta.set_ylabel("presentations to reach the target")
+    ax_eta.set_ylabel("presentations to\nreach the target")
     panel_label(
         ax_eta, f"(a) each method at its best rate (target ${result.target_factor:g}\\,E^*$)"
     )
-    ax_eta.legend(fontsize=8.5, loc="upper left")
     ax_loss.axhline(result.target_factor - 1.0, color=BLACK, lw=1.0, ls=":", label="target")
     ax_loss.set_xscale("log")
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("presentations (pattern gradients computed)")
     ax_loss.set_ylabel(r"excess loss $E/E^* - 1$")
     panel_label(ax_loss, "(b) the loss at the best rates")
-    ax_loss.legend(fontsize=8, loc="lower left")
+    handles, labels = ax_loss.get_legend_handles_labels()
+    handles.append(Line2D([], [], ls="none", marker="o", ms=9, mfc="none", mec=BLACK, mew=1.5))
+    labels.append("best rate, in (a)")
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=9)
     return fig
 
 
 def plot_ladder(ladders: dict[str, Ladder], copies: int) -> Figure:
-    """The batch-to-online cost ratio on the copies and on the originals, and their quotient,
-    against the target, for each way of reading the runs (one line style per rule).
+    """The batch-to-online cost ratio on the copies and on the originals (a, top), and their
+    quotient (b, bottom), against the target, for each way of reading the runs.
+
+    Colour tells the data set apart, line style and marker fill the rule (solid and filled for
+    the first rule, dashed and open for the second, dash-dotted and half-filled for a third).
 
     Parameters
     ----------
@@ -123,35 +131,45 @@ def plot_ladder(ladders: dict[str, Ladder], copies: int) -> Figure:
         raise TypeError("ladders must be a non-empty dict of rule name → Ladder")
     for name, ladder in ladders.items():
         check_instance(ladder, Ladder, f"ladders[{name!r}]")
-    fig, (ax_r, ax_g) = new_figure(1, 2, figsize=(10.0, 3.8))
-    styles = ["-", "--", ":"]
+    fig, (ax_r, ax_g) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 6.6), sharex=True)
+    rule_styles = [("-", "full"), ("--", "none"), ("-.", "left")]
+    handles = []
     for i, (rule, ladder) in enumerate(ladders.items()):
-        ls = styles[i % len(styles)]
+        ls, fill = rule_styles[i % len(rule_styles)]
         f = ladder.target_factors
-        for ratio, color, marker, what in (
-            (ladder.ratio_redundant, BLUE, "o", "10 copies"),
-            (ladder.ratio_original, ORANGE, "s", "100 patterns"),
+        kw = {"ls": ls, "fillstyle": fill, "ms": 6, "mew": 1.3}
+        for ratio, color, marker in (
+            (ladder.ratio_redundant, BLUE, "o"),
+            (ladder.ratio_original, ORANGE, "s"),
         ):
-            ax_r.plot(
-                f, ratio, color=color, ls=ls, marker=marker, ms=4, label=f"{what}, rule '{rule}'"
-            )
-        ax_g.plot(f, ladder.gain, color=GREEN, ls=ls, marker="o", ms=4, label=f"rule '{rule}'")
-    ax_g.axhline(copies, color=BLACK, lw=1.0, ls=":", label=f"paper: {copies}")
-    for ax in (ax_r, ax_g):
-        ax.set_xlabel(r"target loss, as a multiple of $E^*$")
-        ax.legend(fontsize=8.5)
+            ax_r.plot(f, ratio, color=color, marker=marker, **kw)
+        ax_g.plot(f, ladder.gain, color=GREEN, marker="o", **kw)
+        handles.append(Line2D([], [], color=BLACK, marker="o", label=f"rule '{rule}'", **kw))
+    ax_g.axhline(copies, color=BLACK, lw=1.0, ls=(0, (1, 3)))
+    ax_g.annotate(f"paper: {copies}", (0.0, copies), xycoords=("axes fraction", "data"),
+                  xytext=(4, -3), textcoords="offset points", ha="left", va="top",
+                  fontsize=9)  # fmt: skip
+    handles = [
+        Line2D([], [], color=BLUE, marker="o", ls="none", label="(a) 10 copies"),
+        Line2D([], [], color=ORANGE, marker="s", ls="none", label="(a) 100 patterns"),
+        Line2D([], [], color=GREEN, marker="o", ls="none", label="(b) copies / patterns"),
+        *handles,
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=9,
+               handlelength=3.0)  # fmt: skip
+    ax_g.set_xlabel(r"target loss, as a multiple of $E^*$")
     ax_r.set_yscale("log")
     ax_g.set_ylim(bottom=0.0)
-    ax_r.set_ylabel("batch presentations / online presentations")
-    ax_g.set_ylabel("ratio on the copies / ratio on the originals")
+    ax_r.set_ylabel("batch presentations /\nonline presentations")
+    ax_g.set_ylabel("ratio on the copies /\nratio on the originals")
     panel_label(ax_r, "(a) how much faster online learning is")
     panel_label(ax_g, "(b) the part due to the copies")
     return fig
 
 
 def plot_batch_sizes(result: BatchSizes) -> Figure:
-    """(a) The loss against presentations for each batch size at its best rate (mean and
-    min–max over the seeds); (b) the gradient noise against the batch size.
+    """(a, top) The loss against presentations for each batch size at its best rate (mean and
+    min–max over the seeds); (b, bottom) the gradient noise against the batch size.
 
     Parameters
     ----------
@@ -159,7 +177,7 @@ def plot_batch_sizes(result: BatchSizes) -> Figure:
         From :func:`ebp.experiments.stochastic_vs_batch.batch_sizes`.
     """
     check_instance(result, BatchSizes, "result")
-    fig, (ax_l, ax_n) = new_figure(1, 2, figsize=(10.5, 4.0), width_ratios=(1.6, 1.0))
+    fig, (ax_l, ax_n) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 7.4), height_ratios=(1.4, 1.0))
     for i, s in enumerate(result.sweeps):
         color = _SIZE_COLORS[i % len(_SIZE_COLORS)]
         x = s.presentations.copy()
@@ -182,7 +200,7 @@ def plot_batch_sizes(result: BatchSizes) -> Figure:
     ax_l.set_yscale("log")
     ax_l.set_xlabel("presentations")
     ax_l.set_ylabel(r"excess loss $E/E^* - 1$")
-    ax_l.legend(fontsize=8.5, loc="lower left")
+    ax_l.legend(fontsize=9, loc="lower left", handlelength=3.0)
     panel_label(ax_l, "(a) batch, mini-batch and online learning")
     B = result.batch_sizes
     stochastic = B < B.max()
@@ -205,7 +223,7 @@ def plot_batch_sizes(result: BatchSizes) -> Figure:
     ax_n.set_yscale("log")
     ax_n.set_xlabel("batch size $B$")
     ax_n.set_ylabel(r"$\mathbb{E}\,\|g_B - \nabla E\|^2$")
-    ax_n.legend(fontsize=8.5)
+    ax_n.legend(fontsize=9, loc="upper right")
     panel_label(ax_n, "(b) gradient noise")
     return fig
 
@@ -213,13 +231,17 @@ def plot_batch_sizes(result: BatchSizes) -> Figure:
 def batch_size_table_markdown(result: BatchSizes, rate: UpdateRate | None = None) -> str:
     """The batch / mini-batch / online table: one row per batch size.
 
+    Columns: the batch size, its best rate, the presentations (mean, min–max over the seeds)
+    and updates (mean) to reach the target, the gradient noise at the minimum and the excess
+    loss at the end of the run.
+
     Parameters
     ----------
     result
         From :func:`ebp.experiments.stochastic_vs_batch.batch_sizes`.
     rate
         Optional timings from :func:`ebp.experiments.stochastic_vs_batch.update_rate` for the same
-        batch sizes (adds two columns).
+        batch sizes (adds a column of updates per second).
     """
     check_instance(result, BatchSizes, "result")
     if rate is not None:
@@ -230,21 +252,19 @@ def batch_size_table_markdown(result: BatchSizes, rate: UpdateRate | None = None
                 f"{list(rate.batch_sizes)}"
             )
     header = [
-        "batch size $B$",
-        "updates per epoch",
+        "$B$",
         r"best $\eta$",
-        "presentations to target (mean, min–max)",
+        "presentations to target",
         "updates to target",
-        r"gradient noise at $w^*$",
-        r"$E/E^* - 1$ at the end",
+        r"noise at $w^*$",
+        r"$E/E^* - 1$ at end",
     ]
     if rate is not None:
-        header += ["updates / s", "presentations / s"]
+        header.append("updates / s")
     rows = []
     for i, row in enumerate(result.rows()):
         cells = [
             f"{row['batch_size']:d}",
-            f"{row['updates_per_epoch']:d}",
             f"{row['eta']:.3g}",
             f"{row['presentations_mean']:,.0f} ({row['presentations_min']:,.0f}–"
             f"{row['presentations_max']:,.0f})",
@@ -253,10 +273,7 @@ def batch_size_table_markdown(result: BatchSizes, rate: UpdateRate | None = None
             f"{row['final_excess']:.2g}",
         ]
         if rate is not None:
-            cells += [
-                f"{rate.timing_updates_per_s[i]:,.0f}",
-                f"{rate.timing_presentations_per_s[i]:,.0f}",
-            ]
+            cells.append(f"{rate.timing_updates_per_s[i]:,.0f}")
         rows.append(cells)
     return pipe_table(header, rows)
 
@@ -268,8 +285,8 @@ def _annealing_style(method: str) -> dict[str, Any]:
 
 def plot_annealing(result: Annealing) -> Figure:
     """(a) The excess loss against presentations for the constant rate, the ``c/t`` schedule and
-    the growing mini-batch (mean and min–max over the seeds); (b) what each does to the noise:
-    the rate divided by the batch size, ``η/B``.
+    the growing mini-batch (mean and min–max over the seeds), top; (b) what each does to the
+    noise: the rate divided by the batch size, ``η/B``, below, on the same presentations axis.
 
     Parameters
     ----------
@@ -277,16 +294,16 @@ def plot_annealing(result: Annealing) -> Figure:
         From :func:`ebp.experiments.stochastic_vs_batch.annealing`.
     """
     check_instance(result, Annealing, "result")
-    fig, (ax_l, ax_s) = new_figure(1, 2, figsize=(10.5, 4.0), width_ratios=(1.6, 1.0))
+    fig, (ax_l, ax_s) = new_figure(
+        2, 1, figsize=(COLUMN_WIDTH, 7.0), sharex=True, height_ratios=(1.4, 1.0)
+    )
     for method in result.methods:
         style = _annealing_style(method)
         x = result.presentations[method]
         _band(ax_l, x[1:], result.excess[method][:, 1:], **style)
     ax_l.set_yscale("log")
-    ax_l.set_xlabel("presentations")
     ax_l.set_ylabel(r"excess loss $E/E^* - 1$")
     panel_label(ax_l, f"(a) online learning from $\\eta_0 = {result.eta0:.3g}$")
-    ax_l.legend(fontsize=9, loc="lower left")
     P, block = result.n_patterns, result.block
     t = np.arange(0, len(result.growing_sizes) * block * P)
     scale = {
@@ -298,7 +315,12 @@ def plot_annealing(result: Annealing) -> Figure:
         style = _annealing_style(method)
         ax_s.plot(t, scale[method], color=style["color"], ls=style["ls"])
     ax_s.set_yscale("log")
+    ax_s.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax_s.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax_s.yaxis.set_minor_formatter(NullFormatter())
     ax_s.set_xlabel("presentations")
     ax_s.set_ylabel(r"$\eta / B$ (rate per pattern)")
     panel_label(ax_s, "(b) what shrinks the noise")
+    fig.legend(*ax_l.get_legend_handles_labels(), loc="outside lower center", ncols=3,
+               fontsize=9, handlelength=3.0)  # fmt: skip
     return fig

@@ -14,7 +14,16 @@ from matplotlib.figure import Figure
 
 from ebp._validate import check_instance
 from ebp.experiments.target_values import SingleUnitGrowth, TargetValues
-from ebp.plots.style import BLACK, GREEN, ORANGE, PALETTE, VERMILLION, new_figure, panel_label
+from ebp.plots.style import (
+    BLACK,
+    COLUMN_WIDTH,
+    GREEN,
+    ORANGE,
+    PALETTE,
+    VERMILLION,
+    new_figure,
+    panel_label,
+)
 from ebp.plots.tables import pipe_table
 
 __all__ = ["STYLE", "plot_single_unit_growth", "plot_target_values", "target_table_markdown"]
@@ -40,7 +49,7 @@ def plot_single_unit_growth(result: SingleUnitGrowth) -> Figure:
         From :func:`ebp.experiments.target_values.single_unit_growth`.
     """
     check_instance(result, SingleUnitGrowth, "result")
-    fig, ax = new_figure(figsize=(7.0, 3.8))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 3.8))
     steps = result.steps[1:]
     colors = [GREEN, VERMILLION, ORANGE, BLACK]
     for i, d in enumerate(result.targets):
@@ -58,7 +67,7 @@ def plot_single_unit_growth(result: SingleUnitGrowth) -> Figure:
         color=BLACK,
         ls=":",
         lw=1.2,
-        label=r"$\log(32A^2S^2\eta t)/(4S)$",
+        label=r"asymptote $\log(32A^2S^2\eta t)/(4S)$",
     )
     ax.set_xscale("log")
     ax.set_ylim(bottom=0.0)
@@ -74,7 +83,8 @@ def _band(ax: Axes, x: np.ndarray, rows: np.ndarray, style: dict, label: str) ->
 
 
 def plot_target_values(result: TargetValues) -> Figure:
-    """Output-weight norm (a) and fraction of saturated output units (b) against the epoch.
+    """Output-weight norm (a, top) and fraction of saturated output units (b, bottom) against
+    the epoch.
 
     Lines are means over the seeds, bands their min–max range.
 
@@ -84,14 +94,14 @@ def plot_target_values(result: TargetValues) -> Figure:
         From :func:`ebp.experiments.target_values.target_values`.
     """
     check_instance(result, TargetValues, "result")
-    fig, (ax_w, ax_s) = new_figure(1, 2, figsize=(10.0, 4.0))
+    fig, (ax_w, ax_s) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 7.4), sharex=True)
     x = result.epoch
     for i, name in enumerate(result.names):
         style, label = _style(name, i), result.labels[name]
         _band(ax_w, x, result.weight_norm[name], style, label)
         _band(ax_s, x, 100.0 * result.saturated[name], style, label)
     ax_w.set_ylabel(r"output-layer weight norm $\|W_2\|$")
-    ax_s.set_ylabel(f"saturated output units (% with $f'/f'(0) < {result.threshold:g}$)")
+    ax_s.set_ylabel(f"saturated output units\n(% with $f'/f'(0) < {result.threshold:g}$)")
     panel_label(ax_w, "(a) the output weights grow")
     panel_label(ax_s, f"(b) and the outputs saturate ({result.n_train} training digits)")
     for ax in (ax_w, ax_s):
@@ -99,17 +109,19 @@ def plot_target_values(result: TargetValues) -> Figure:
         ax.set_xlim(0, x[-1])
         ax.set_xticks([t for t in x if t == 0 or np.log2(t) % 1 == 0])
         ax.set_xticklabels([f"{t:g}" for t in ax.get_xticks()])
-        ax.set_xlabel("epoch")
-    ax_s.set_ylim(bottom=0.0)
+    ax_s.set_xlabel("epoch")
+    ax_w.tick_params(labelbottom=False)
+    ax_s.set_ylim(-3.0, 103.0)  # room for a line at 0 % or 100 %, not hidden by the axis
     handles, labels = ax_w.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    fig.legend(handles, labels, loc="outside lower center", ncols=1, handlelength=3.0)
     return fig
 
 
 def target_table_markdown(result: TargetValues) -> str:
     """A Markdown table of the end-of-training measurements, one column per target coding.
 
-    Entries are means over the seeds, ± one standard deviation.
+    Entries are means over the seeds, ± one standard deviation.  The first row label carries
+    math in ``$…$``: show the table with MyST (``markdown_format: myst``).
 
     Parameters
     ----------
@@ -124,22 +136,22 @@ def target_table_markdown(result: TargetValues) -> str:
         return f"{np.nanmean(v):.1f} ± {sd:.1f}"
 
     rows = [
-        ("learning rate η", lambda n: f"{result.eta[n]:g}"),
+        (r"learning rate $\eta$", lambda n: f"{result.eta[n]:g}"),
         ("output weight norm at the end", lambda n: cell(result.weight_norm[n][:, -1], 1.0)),
-        ("saturated output units, training set (%)", lambda n: cell(result.saturated[n][:, -1])),
-        ("saturated output units, test set (%)", lambda n: cell(result.saturated_test[n])),
+        ("saturated outputs, training set (%)", lambda n: cell(result.saturated[n][:, -1])),
+        ("saturated outputs, test set (%)", lambda n: cell(result.saturated_test[n])),
         (
-            "saturated output units on the wrongly labelled digits (%)",
+            "saturated outputs, wrongly labelled digits (%)",
             lambda n: cell(result.saturated_wrong_label[n]),
         ),
         ("wrong labels learned (%)", lambda n: cell(result.fit_wrong_label[n])),
         ("test error (%)", lambda n: cell(result.test_error[n])),
         (
-            "test errors whose winning unit is saturated (%)",
+            "test errors, winning unit saturated (%)",
             lambda n: cell(result.saturated_errors[n]),
         ),
         (
-            "test errors whose true-class unit is saturated (%)",
+            "test errors, true-class unit saturated (%)",
             lambda n: cell(result.saturated_true_class[n]),
         ),
     ]

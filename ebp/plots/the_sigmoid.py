@@ -25,6 +25,7 @@ from ebp.experiments.the_sigmoid import (
 from ebp.plots.style import (
     BLACK,
     BLUE,
+    COLUMN_WIDTH,
     GREEN,
     ORANGE,
     SKY_BLUE,
@@ -66,11 +67,34 @@ TEXT_LABELS: dict[str, str] = {
 """Labels for Markdown tables, math in ``$...$`` (displayed with MyST, which typesets it)."""
 
 
-def plot_sigmoid_curves(curves: SigmoidCurves, constants: SigmoidConstants) -> Figure:
-    """The activations (a), their slopes (b) and second derivatives (c).
+def _mark_landmarks(axes: Sequence[Axes], constants: SigmoidConstants) -> None:
+    """The recommended sigmoid's landmarks, each labelled: ``f(±1) = ±1`` and its asymptotes
+    ``±1.7159`` in (a), ``f′(0)`` in (b), the extrema of ``f″`` in (c)."""
+    ax_f, ax_df, ax_d2 = axes
+    ax_f.plot([-1, 1], [-1, 1], "o", color=BLACK, ms=4)
+    ax_f.annotate(r"$f(\pm1)=\pm1$", xy=(1, 1), xytext=(1.5, 0.3), fontsize=9,
+                  arrowprops={"arrowstyle": "-", "color": BLACK, "lw": 0.6})  # fmt: skip
+    for level in (-1.7159, 1.7159):
+        ax_f.axhline(level, color=GREEN, lw=0.6, ls=":")
+    ax_f.text(-3.9, 1.7159, "asymptote $1.7159$", color=GREEN, va="bottom", fontsize=9)
+    ax_f.text(-3.9, -1.7159, "asymptote $-1.7159$", color=GREEN, va="top", fontsize=9)
+    ax_df.plot([0], [constants.slope_at_0], "o", color=BLACK, ms=4)
+    ax_df.annotate(f"$f'(0) = {constants.slope_at_0:.3f}$", xy=(0, constants.slope_at_0),
+                   xytext=(0.6, 1.2), fontsize=9)  # fmt: skip
+    xm = constants.argmax_f2
+    for sign in (-1, 1):
+        ax_d2.axvline(sign * xm, color=GREEN, lw=0.8, ls=":")
+    ax_d2.annotate(f"extrema at $x = \\pm{xm:.3f}$", xy=(xm, 0.45), xytext=(1.3, 0.45),
+                   va="center", fontsize=9,
+                   arrowprops={"arrowstyle": "-", "color": GREEN, "lw": 0.6})  # fmt: skip
 
-    The recommended sigmoid's landmarks are marked: ``f(±1) = ±1`` in (a), ``f′(0)`` in (b),
-    and the extrema of ``f″`` near ``±1`` in (c).
+
+def plot_sigmoid_curves(curves: SigmoidCurves, constants: SigmoidConstants) -> Figure:
+    """The activations (a, top), their slopes (b, middle) and second derivatives (c, bottom),
+    stacked on one axis of the weighted sum.
+
+    The recommended sigmoid's landmarks are marked: ``f(±1) = ±1`` and its asymptotes in (a),
+    ``f′(0)`` in (b), and the extrema of ``f″`` near ``±1`` in (c).
 
     Parameters
     ----------
@@ -81,7 +105,7 @@ def plot_sigmoid_curves(curves: SigmoidCurves, constants: SigmoidConstants) -> F
     """
     check_instance(curves, SigmoidCurves, "curves")
     check_instance(constants, SigmoidConstants, "constants")
-    fig, axes = new_figure(1, 3, figsize=(11.0, 3.8))
+    fig, axes = new_figure(3, 1, figsize=(COLUMN_WIDTH, 8.4), sharex=True)
     x = curves.x
     for name in curves.f:
         style = STYLE[name]
@@ -93,31 +117,17 @@ def plot_sigmoid_curves(curves: SigmoidCurves, constants: SigmoidConstants) -> F
         ax.axhline(0.0, color=BLACK, lw=0.6)
         ax.axvline(0.0, color=BLACK, lw=0.6)
         ax.set_xlim(x[0], x[-1])
-        ax.set_xlabel("weighted sum $x$")
+    axes[2].set_xlabel("weighted sum $x$")
     axes[0].set_ylim(-2.0, 2.0)
-    axes[0].plot([-1, 1], [-1, 1], "o", color=BLACK, ms=4)
-    axes[0].annotate(r"$f(\pm1)=\pm1$", xy=(1, 1), xytext=(1.6, 0.35), fontsize=9)
-    for level in (-1.7159, 1.7159):
-        axes[0].axhline(level, color=GREEN, lw=0.6, ls=":")
-    axes[1].plot([0], [constants.slope_at_0], "o", color=BLACK, ms=4)
-    axes[1].annotate(
-        f"$f'(0) = {constants.slope_at_0:.3f}$",
-        xy=(0, constants.slope_at_0),
-        xytext=(0.6, 1.2),
-        fontsize=9,
-    )
     axes[1].set_ylim(-0.05, 1.3)
-    xm = constants.argmax_f2
-    for sign in (-1, 1):
-        axes[2].axvline(sign * xm, color=GREEN, lw=0.8, ls=":")
-    axes[2].annotate(f"extrema at $x = \\pm{xm:.3f}$", xy=(xm, 0.0), xytext=(1.3, 0.45), fontsize=9)
+    _mark_landmarks(axes, constants)
     axes[0].set_ylabel("$f(x)$")
     axes[1].set_ylabel("$f'(x)$")
     axes[2].set_ylabel("$f''(x)$")
     panel_label(axes[0], "(a) the activations")
     panel_label(axes[1], "(b) their slopes")
     panel_label(axes[2], "(c) second derivatives")
-    fig.legend(loc="outside lower center", ncols=4)
+    fig.legend(loc="outside lower center", ncols=2, handlelength=3.0)
     return fig
 
 
@@ -159,7 +169,8 @@ def _band(ax: Axes, x: np.ndarray, curves: np.ndarray, label: str, style: dict) 
 
 
 def plot_activation_race(race: ActivationRace) -> Figure:
-    """Training loss at each activation's best rate (a) and final loss against the rate (b).
+    """Training loss at each activation's best rate (a, top) and final loss against the rate
+    (b, bottom).
 
     Lines are means over the seeds, bands their min–max range.
 
@@ -169,7 +180,7 @@ def plot_activation_race(race: ActivationRace) -> Figure:
         From :func:`ebp.experiments.the_sigmoid.activation_race`.
     """
     check_instance(race, ActivationRace, "race")
-    fig, (ax_c, ax_e) = new_figure(1, 2, figsize=(10.0, 4.0))
+    fig, (ax_c, ax_e) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 7.6))
     for name in race.names:
         style = STYLE[name]
         label = f"{LABELS[name]}, $\\eta = {race.best_eta(name):g}$"
@@ -191,13 +202,13 @@ def plot_activation_race(race: ActivationRace) -> Figure:
     ax_c.set_xlim(0, race.epoch[-1])
     ax_c.set_xlabel("epoch")
     ax_c.set_ylabel("training cross-entropy (nats)")
-    ax_c.legend(fontsize=9)
+    ax_c.legend(fontsize=9, handlelength=3.0)
     panel_label(ax_c, f"(a) at each activation's best $\\eta$, {race.seeds.size} seeds")
     ax_e.set_xscale("log")
     ax_e.set_yscale("log")
     ax_e.set_xlabel(r"learning rate $\eta$")
-    ax_e.set_ylabel(f"training cross-entropy after {int(race.epoch[-1])} epochs")
-    panel_label(ax_e, "(b) the learning-rate sweep")
+    ax_e.set_ylabel(f"training cross-entropy\nafter {int(race.epoch[-1])} epochs")
+    panel_label(ax_e, "(b) the learning-rate sweep (line styles as in (a))")
     return fig
 
 
@@ -210,7 +221,7 @@ def plot_depth_gradients(result: DepthGradients) -> Figure:
         From :func:`ebp.experiments.the_sigmoid.depth_gradients`.
     """
     check_instance(result, DepthGradients, "result")
-    fig, ax = new_figure(figsize=(7.0, 4.0))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 4.0))
     for name in result.names:
         style = STYLE[name]
         g = result.grad_norm[name]
@@ -223,12 +234,13 @@ def plot_depth_gradients(result: DepthGradients) -> Figure:
     ax.set_xticks(result.layer)
     ax.set_xlabel("layer $l$ (1 = next to the input)")
     ax.set_ylabel(r"gradient norm $\|\partial E/\partial W_l\|$")
-    ax.legend(fontsize=9, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right", handlelength=3.0)
     return fig
 
 
 def plot_twisting(result: Twisting) -> Figure:
-    """Slope of ``f(x) + a·x`` (a) and the weighted sum of a saturated unit under descent (b).
+    """Slope of ``f(x) + a·x`` (a, top) and the weighted sum of a saturated unit under
+    descent (b, bottom).
 
     Parameters
     ----------
@@ -236,7 +248,7 @@ def plot_twisting(result: Twisting) -> Figure:
         From :func:`ebp.experiments.the_sigmoid.twisting`.
     """
     check_instance(result, Twisting, "result")
-    fig, (ax_s, ax_z) = new_figure(1, 2, figsize=(10.0, 3.9))
+    fig, (ax_s, ax_z) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 7.0))
     colors = [BLACK, ORANGE, SKY_BLUE, VERMILLION, GREEN]
     base = {"tanh": r"\tanh x", "lecun_tanh": r"1.7159\tanh(2x/3)", "logistic": r"\sigma(x)"}
     for i, a in enumerate(result.a_values):
@@ -246,11 +258,13 @@ def plot_twisting(result: Twisting) -> Figure:
         ax_z.plot(result.steps, result.z[i], color=c)
         if a > 0:
             ax_s.axhline(a, color=c, lw=0.6, ls=":")
+            ax_s.text(0.0, a, f"$a = {a:g}$", color=c, ha="center", va="top", fontsize=9)
     ax_s.set_yscale("log")
     ax_s.set_ylim(1e-5, 2.0)
     ax_s.set_xlim(result.x[0], result.x[-1])
     ax_s.axvline(result.z0, color=BLACK, lw=0.6, ls="--")
-    ax_s.annotate("start", xy=(result.z0, 2e-5), xytext=(result.z0 - 1.9, 2e-5), fontsize=9)
+    ax_s.annotate("start", xy=(result.z0, 2e-5), xytext=(-4, 0), textcoords="offset points",
+                  ha="right", fontsize=9)  # fmt: skip
     ax_s.set_xlabel("weighted sum $x$")
     ax_s.set_ylabel("slope $f'(x) + a$")
     panel_label(ax_s, "(a) the slope never drops below $a$")
