@@ -122,6 +122,36 @@ def test_deterministic(fan_in):
         np.testing.assert_allclose(again.std[init], fan_in.std[init], rtol=1e-12)
 
 
+def test_plots_fit_the_column(fan_in, depth):
+    """Every figure fits the book's column (the conftest fixture checks the figures left
+    open), labels its axes, and labels its reference lines."""
+    from matplotlib.figure import Figure
+
+    from ebp.plots import initializing_the_weights as ini_plots
+
+    small = {"sizes": (64, 16, 16, 10), "epochs": 1, "seeds": (0, 1)}
+    sweep = ini.scale_sweep((0.1, 1.0), **small)
+    schemes = ini.compare_schemes(("lecun_normal", "pytorch"), bins=10, **small)
+    figs = [
+        ini_plots.plot_depth_and_fan_in(fan_in, depth),
+        ini_plots.plot_symmetry(ini.symmetry(epochs=1)),
+        ini_plots.plot_scale_sweep(sweep),
+        ini_plots.plot_scheme_histograms(schemes),
+        ini_plots.plot_scheme_training(schemes),
+    ]
+    for fig in figs:
+        assert isinstance(fig, Figure)
+        assert any(ax.get_xlabel() for ax in fig.get_axes())
+    # (a) above (b): the fan-in figure's panels are stacked, each with its legend below
+    ax_m, ax_d = figs[0].get_axes()
+    figs[0].draw_without_rendering()
+    assert ax_m.get_window_extent().y0 > ax_d.get_window_extent().y1
+    labels = [t.get_text() for sub in figs[0].subfigs for t in sub.legends[0].get_texts()]
+    assert any("sqrt{3}" in t for t in labels) and 'paper: "close to 1"' in labels
+    # the scale sweep: one legend of the scales for panels (b) and (c), below the panels
+    assert [t.get_text() for t in figs[2].legends[0].get_texts()] == ["$s = 0.1$", "$s = 1$"]
+
+
 @pytest.mark.parametrize(
     ("call", "exc", "name"),
     [

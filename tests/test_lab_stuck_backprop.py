@@ -17,8 +17,6 @@ import pytest
 
 mpl.use("Agg")
 
-import matplotlib.pyplot as plt
-
 from ebp import scratch
 from ebp.experiments import lab_stuck_backprop as lab
 from ebp.history import History
@@ -99,6 +97,11 @@ def test_numpy_and_pytorch_agree_in_float64(data: lab.LabData) -> None:
     assert agreement.numpy_records == agreement.torch_records == 31
     assert agreement.max_rel_diff < 1e-10
     np.testing.assert_allclose(agreement.numpy_train, agreement.torch_train, rtol=1e-10)
+    fig = lab_plots.plot_agreement(agreement)  # two panels stacked, each with its legend
+    top, bottom = fig.get_axes()
+    fig.draw_without_rendering()
+    assert top.get_window_extent().y0 > bottom.get_window_extent().y1
+    assert "float64 ε" in [t.get_text() for t in fig.subfigs[1].legends[0].get_texts()]
 
 
 def test_numpy_and_pytorch_diverge_together(data: lab.LabData) -> None:
@@ -191,5 +194,9 @@ def test_plots_draw(result: lab.LabResult) -> None:
     table = lab_plots.summary_table(lab.summarize(result))
     assert table.count("\n") == 2 + len(result.configs) - 1
     assert "2/2" in table  # larger_eta diverged for both seeds
-    for fig in figs:
-        plt.close(fig)
+    # The diagnosis draws points, not bars (its gradient axis is logarithmic).
+    assert all(not ax.patches for ax in figs[1].axes)
+    assert figs[1].axes[1].get_yscale() == "log"
+    # The predictions' diagonal is labelled; the figures left open are checked against the
+    # column width by tests/conftest.py.
+    assert "perfect prediction" in figs[2].legends[0].get_texts()[0].get_text()

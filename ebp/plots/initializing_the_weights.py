@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
 from ebp._validate import check_instance
 from ebp.experiments.initializing_the_weights import (
@@ -24,13 +25,16 @@ from ebp.experiments.initializing_the_weights import (
 from ebp.plots.style import (
     BLACK,
     BLUE,
+    COLUMN_WIDTH,
     GREEN,
+    MAX_FIGURE_WIDTH,
     ORANGE,
     PURPLE,
     SKY_BLUE,
     VERMILLION,
     new_figure,
     panel_label,
+    use_book_style,
 )
 from ebp.plots.tables import pipe_table
 
@@ -61,6 +65,9 @@ _INIT_STYLE: dict[str, dict[str, Any]] = {
     "normal": {"color": PURPLE, "ls": "-", "marker": "x"},
 }
 _SCALE_COLORS = [PURPLE, SKY_BLUE, BLUE, ORANGE, VERMILLION, GREEN, BLACK]
+_LAYER_GREYS = ["#000000", "#555555", "#888888", "#aaaaaa"]
+_LAYER_MARKERS = ["o", "s", "^", "v"]
+_LAYER_LINES = ["-", "--", "-.", ":"]
 
 
 _TABLE_LABEL = {
@@ -87,8 +94,17 @@ def _band(ax: Axes, x: np.ndarray, runs: np.ndarray, color: str, label: str, **k
 # ---------------------------------------------------------------------------------------------
 
 
+def _stacked(n_rows: int, height: float) -> tuple[Figure, list[SubFigure], list[Axes]]:
+    """A column-wide figure of ``n_rows`` panels stacked, each in a subfigure of its own (so
+    each panel can have its legend below it)."""
+    use_book_style()
+    fig = plt.figure(figsize=(COLUMN_WIDTH, height), layout="constrained")
+    subs = list(fig.subfigures(n_rows, 1))
+    return fig, subs, [sub.subplots() for sub in subs]
+
+
 def plot_depth_and_fan_in(fan_in: FanInStd, depth: DepthProfile) -> Figure:
-    """First-layer std against fan-in (left) and std layer by layer in a deep network (right).
+    """First-layer std against fan-in (top) and std layer by layer in a deep network (bottom).
 
     Parameters
     ----------
@@ -99,39 +115,9 @@ def plot_depth_and_fan_in(fan_in: FanInStd, depth: DepthProfile) -> Figure:
     """
     check_instance(fan_in, FanInStd, "fan_in")
     check_instance(depth, DepthProfile, "depth")
-    fig, (ax_m, ax_d) = new_figure(1, 2, figsize=(10.0, 4.2))
-    m = fan_in.fan_ins
-    ax_m.axhspan(0.9, 1.1, color=GREEN, alpha=0.10, lw=0, label="target band [0.9, 1.1]")
-    for init in fan_in.std:
-        st = _style(init)
-        if init == "lecun_normal":
-            ax_m.fill_between(
-                m,
-                fan_in.unit_std_lo[init],
-                fan_in.unit_std_hi[init],
-                color=st["color"],
-                alpha=0.15,
-                lw=0,
-                label="single units, 10–90 % (LeCun normal)",
-            )
-        ax_m.errorbar(
-            m,
-            fan_in.mean(init),
-            yerr=fan_in.spread(init),
-            color=st["color"],
-            ls=st["ls"],
-            marker=st["marker"],
-            ms=4,
-            capsize=2,
-            label=_label(init),
-        )
-    ax_m.axhline(1 / np.sqrt(3), color=ORANGE, lw=0.6, ls=":")
-    ax_m.set_xscale("log")
-    ax_m.set_ylim(0.0, 1.6)
-    ax_m.set_xlabel("fan-in $m$ (inputs per unit)")
-    ax_m.set_ylabel("std of the weighted sums $y$")
-    panel_label(ax_m, f"(a) first layer, {fan_in.seeds.size} seeds")
-    ax_m.legend(loc="lower right", fontsize=8.5)
+    fig, (sub_m, sub_d), (ax_m, ax_d) = _stacked(2, 8.6)
+    _fan_in_panel(ax_m, fan_in)
+    sub_m.legend(loc="outside lower center", ncols=2)
 
     ax_d.axhline(1.0, color=BLACK, lw=0.8, ls=":", label='paper: "close to 1"')
     for init in depth.pre_std:
@@ -159,9 +145,46 @@ def plot_depth_and_fan_in(fan_in: FanInStd, depth: DepthProfile) -> Figure:
     ax_d.set_xticks(depth.layer)
     ax_d.set_xlabel("layer $l$")
     ax_d.set_ylabel("std of the weighted sums of layer $l$")
-    panel_label(ax_d, f"(b) {depth.width}-unit layers of $1.7159\\tanh(2y/3)$")
-    ax_d.legend(loc="lower left", fontsize=8.5)
+    panel_label(ax_d, f"(b) {depth.width}-unit layers of $1.7159\\,\\tanh(2y/3)$")
+    sub_d.legend(loc="outside lower center", ncols=2)
     return fig
+
+
+def _fan_in_panel(ax: Axes, fan_in: FanInStd) -> None:
+    """Panel (a) of :func:`plot_depth_and_fan_in`: first-layer std against the fan-in."""
+    m = fan_in.fan_ins
+    ax.axhspan(0.9, 1.1, color=GREEN, alpha=0.10, lw=0, label="target band [0.9, 1.1]")
+    for init in fan_in.std:
+        st = _style(init)
+        if init == "lecun_normal":
+            ax.fill_between(
+                m,
+                fan_in.unit_std_lo[init],
+                fan_in.unit_std_hi[init],
+                color=st["color"],
+                alpha=0.15,
+                lw=0,
+                label="single units, 10–90 % (LeCun normal)",
+            )
+        ax.errorbar(
+            m,
+            fan_in.mean(init),
+            yerr=fan_in.spread(init),
+            color=st["color"],
+            ls=st["ls"],
+            marker=st["marker"],
+            ms=4,
+            capsize=2,
+            label=_label(init),
+        )
+    ax.axhline(
+        1 / np.sqrt(3), color=ORANGE, lw=0.8, ls=":", label="$1/\\sqrt{3}$ (PyTorch, predicted)"
+    )
+    ax.set_xscale("log")
+    ax.set_ylim(0.0, 1.6)
+    ax.set_xlabel("fan-in $m$ (inputs per unit)")
+    ax.set_ylabel("std of the weighted sums $y$")
+    panel_label(ax, f"(a) first layer, {fan_in.seeds.size} seeds")
 
 
 def fan_in_table_markdown(result: FanInStd, inits: tuple[str, ...] | None = None) -> str:
@@ -197,7 +220,7 @@ def plot_symmetry(result: Symmetry) -> Figure:
         From :func:`ebp.experiments.initializing_the_weights.symmetry`.
     """
     check_instance(result, Symmetry, "result")
-    fig, (ax_s, ax_l) = new_figure(1, 2, figsize=(10.0, 3.9))
+    fig, (ax_s, ax_l) = new_figure(1, 2, figsize=(MAX_FIGURE_WIDTH, 3.9))
     for init in result.inits:
         st = {k: v for k, v in _style(init).items() if k != "marker"}
         ax_s.plot(result.epoch, result.unit_spread[init], label=_label(init), **st)
@@ -208,7 +231,7 @@ def plot_symmetry(result: Symmetry) -> Figure:
             top = float(result.unit_spread[init].max())
             notes.append(f"{_label(init)}: " + ("exactly 0" if top == 0 else f"≤ {top:.0e}"))
     ax_s.annotate(
-        "; ".join(notes),
+        "\n".join(notes),
         (0.5 * result.epoch[-1], 0.0),
         xytext=(0, 12),
         textcoords="offset points",
@@ -217,7 +240,7 @@ def plot_symmetry(result: Symmetry) -> Figure:
     )
     ax_s.set_xlabel("epoch")
     ax_s.set_ylabel(r"$\max_j \|v_j - v_1\|_\infty$ (hidden units)")
-    panel_label(ax_s, f"(a) difference between the {result.hidden} hidden units")
+    panel_label(ax_s, f"(a) spread of the {result.hidden} hidden units")
     ax_l.axhline(np.log(10), color=BLACK, lw=0.8, ls=":")
     ax_l.annotate("ln 10 (chance)", (result.epoch[-1], np.log(10)), ha="right", va="bottom")
     ax_l.set_xlabel("epoch")
@@ -243,7 +266,7 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
         From :func:`ebp.experiments.initializing_the_weights.scale_sweep`.
     """
     check_instance(result, ScaleSweep, "result")
-    fig, axes = new_figure(2, 2, figsize=(10.0, 7.6))
+    fig, axes = new_figure(2, 2, figsize=(MAX_FIGURE_WIDTH, 7.6))
     (ax_sat, ax_g), (ax_t, ax_f) = axes
     s = result.scales
     _plot_saturation(ax_sat, result)
@@ -252,8 +275,8 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
 
     for i, v in enumerate(s):
         _band(ax_t, result.epoch, result.train_loss[i], colors[float(v)], f"$s = {v:g}$")
-    ax_t.axhline(np.log(10), color=BLACK, lw=0.6, ls=":")
-    ax_t.legend(fontsize=8.5, ncols=2, loc="lower left")
+    ax_t.axhline(np.log(10), color=BLACK, lw=0.8, ls=":")
+    ax_t.annotate("ln 10 (chance)", (0.5 * result.epoch[-1], np.log(10)), ha="center", va="bottom")
     ax_t.set_yscale("log")
     ax_t.set_xlim(0, result.epoch[-1])
     ax_t.set_xlabel("epoch")
@@ -266,8 +289,10 @@ def plot_scale_sweep(result: ScaleSweep) -> Figure:
     ax_f.set_yscale("log")
     ax_f.set_xlabel(r"scale $s$")
     ax_f.set_ylabel(f"loss after {int(result.epoch[-1])} epochs (nats)")
-    ax_f.legend(fontsize=8.5)
-    panel_label(ax_f, "(d) where training got to (mean ± sd)")
+    ax_f.legend(loc="lower left")
+    panel_label(ax_f, "(d) loss at the end (mean ± sd)")
+    handles, labels = ax_t.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
     return fig
 
 
@@ -275,20 +300,22 @@ def _plot_saturation(ax: Axes, result: ScaleSweep) -> None:
     """Panel (a) of :func:`plot_scale_sweep`: saturated units per hidden layer against ``s``."""
     for l in range(result.saturated.shape[2]):
         frac = 100 * result.saturated[:, :, l]
+        # grey shades and markers: the colours of the other panels stand for the scales s
         ax.errorbar(
             result.scales,
             frac.mean(1),
             yerr=frac.std(1, ddof=1),
-            marker="o",
-            ms=4,
+            marker=_LAYER_MARKERS[l % len(_LAYER_MARKERS)],
+            ms=5,
             capsize=2,
-            color=_SCALE_COLORS[l % len(_SCALE_COLORS)],
+            color=_LAYER_GREYS[l % len(_LAYER_GREYS)],
+            ls=_LAYER_LINES[l % len(_LAYER_LINES)],
             label=f"hidden layer {l + 1}",
         )
     ax.set_xscale("log")
     ax.set_xlabel(r"scale $s$ in $\sigma_w = s\,m^{-1/2}$")
-    ax.set_ylabel(f"saturated units (%), $|f'| < {result.threshold:g}\\,f'(0)$")
-    ax.legend(fontsize=8.5)
+    ax.set_ylabel(f"saturated units (%),\n$|f'| < {result.threshold:g}\\,f'(0)$")
+    ax.legend(loc="upper left")
     panel_label(ax, "(a) saturation at the start")
 
 
@@ -309,9 +336,8 @@ def _plot_start_gradients(ax: Axes, result: ScaleSweep, colors: dict[float, str]
         ax.fill_between(result.layer, g.min(0), g.max(0), color=colors[float(v)], alpha=0.15)
     ax.set_yscale("log")
     ax.set_xticks(result.layer)
-    ax.set_xlabel("weight layer $l$ (1 = next to the inputs)")
+    ax.set_xlabel("weight layer $l$ (1 = inputs side)")
     ax.set_ylabel(r"$\|\partial E / \partial W_l\|$ at the start")
-    ax.legend(fontsize=8.5, ncols=2)
     panel_label(ax, "(b) gradient per layer at the start")
 
 
@@ -341,7 +367,7 @@ def plot_scheme_histograms(result: SchemeComparison) -> Figure:
     fig, axes = new_figure(
         n_rows,
         n_cols,
-        figsize=(10.0, 1.75 * n_rows + 0.6),
+        figsize=(MAX_FIGURE_WIDTH, 1.75 * n_rows + 0.6),
         sharex=True,
         sharey=True,
         squeeze=False,
@@ -363,7 +389,7 @@ def plot_scheme_histograms(result: SchemeComparison) -> Figure:
                 va="top",
                 fontsize=9,
             )
-            ax.set_ylim(0, 1.15 * top)
+            ax.set_ylim(0, 1.3 * top)
             if r == 0:
                 ax.set_title(f"hidden layer {c + 1}", fontsize=10)
             if r == n_rows - 1:
@@ -381,7 +407,7 @@ def plot_scheme_training(result: SchemeComparison) -> Figure:
         From :func:`ebp.experiments.initializing_the_weights.compare_schemes`.
     """
     check_instance(result, SchemeComparison, "result")
-    fig, (ax_p, ax_t) = new_figure(1, 2, figsize=(10.0, 4.0))
+    fig, (ax_p, ax_t) = new_figure(1, 2, figsize=(MAX_FIGURE_WIDTH, 4.2))
     hidden = result.layer[:-1]
     for init in result.inits:
         st = _style(init)

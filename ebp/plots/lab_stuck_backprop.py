@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -27,12 +28,15 @@ from ebp.experiments.lab_stuck_backprop import (
 from ebp.plots.style import (
     BLACK,
     BLUE,
+    COLUMN_WIDTH,
     GREEN,
+    MAX_FIGURE_WIDTH,
     ORANGE,
     PURPLE,
     SKY_BLUE,
     VERMILLION,
     new_figure,
+    use_book_style,
 )
 from ebp.plots.tables import pipe_table
 
@@ -59,6 +63,22 @@ CONFIG_COLORS: dict[str, str] = {
 figure."""
 
 _FALLBACK = [BLACK, "#7f7f7f", "#bcbd22", "#17becf"]
+
+_CONFIG_LINESTYLES: dict[str, str | tuple[int, tuple[int, ...]]] = {
+    "beginner": "-",
+    "larger_eta": "--",
+    "clipping_only": "-.",
+    "inputs": "--",
+    "targets": (0, (6, 2, 1, 2)),
+    "init": (0, (3, 1, 1, 1, 1, 1)),
+    "all": "-",
+}
+"""The line style of each configuration's mean curve, so that two configurations of similar
+colour (the faded ones above all) still differ in the legend."""
+
+
+def _config_ls(name: str) -> str | tuple[int, tuple[int, ...]]:
+    return _CONFIG_LINESTYLES.get(name, "-")
 
 
 def config_color(name: str, index: int = 0) -> str:
@@ -103,6 +123,7 @@ def _draw_config(
             alive[0].epoch,
             mean,
             color=color,
+            ls=_config_ls(name),
             lw=1.3 if faded else 2.2,
             alpha=0.5 if faded else 1.0,
             zorder=1 if faded else 3,
@@ -138,7 +159,7 @@ def plot_curves(
     check_instance(result, LabResult, "result")
     names = _check_names(result, names)
     highlight = names if highlight is None else _check_names(result, highlight)
-    fig, axes = new_figure(1, 2, figsize=(9.0, 3.8), sharey=True)
+    fig, axes = new_figure(1, 2, figsize=(MAX_FIGURE_WIDTH, 3.8), sharey=True)
     std = float(result.data.z_train.std())
     for ax, which in zip(axes, ("train", "val"), strict=True):
         for i, name in enumerate(names):
@@ -164,6 +185,7 @@ def plot_curves(
             [],
             [],
             color=config_color(n, i),
+            ls=_config_ls(n),
             lw=2.2 if n in highlight else 1.3,
             alpha=1.0 if n in highlight else 0.5,
             label=result.config(n).label,
@@ -176,7 +198,7 @@ def plot_curves(
         )
     if show_baseline:
         handles.append(Line2D([], [], color=BLACK, lw=0.9, ls=":", label="predict the mean"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(2, len(handles)))
     return fig
 
 
@@ -188,61 +210,82 @@ def plot_curves(
 def plot_diagnosis(diagnosis: Diagnosis) -> Figure:
     """Saturated hidden units (left) and gradient norm per layer (right), at init and trained.
 
-    Bars are grouped by configuration; within a group, each layer has a light bar (at
-    initialization) and a dark one (after training, or where training stopped).
+    Points are grouped by configuration; within a group, each layer has an open marker (at
+    initialization) and a filled one (after training, or where training stopped), joined by a
+    thin line.  Points, not bars: the gradient axis is logarithmic, where a bar's length would
+    depend on an arbitrary baseline.
     """
     check_instance(diagnosis, Diagnosis, "diagnosis")
-    n_cfg = len(diagnosis.names)
-    fig, axes = new_figure(1, 2, figsize=(9.0, 3.8))
+    fig, axes = new_figure(1, 2, figsize=(MAX_FIGURE_WIDTH, 3.9))
     panels = (
         (axes[0], diagnosis.saturated, "saturated fraction", False),
         (axes[1], diagnosis.grad_norm, "gradient norm ‖∂E/∂(W, b)‖", True),
     )
-    layer_colors = [SKY_BLUE, BLUE, PURPLE, ORANGE]
     for ax, values, ylabel, log in panels:
-        n_layers = values.shape[2]
-        width = 0.8 / (2 * n_layers)
-        x0 = np.arange(n_cfg)
-        for l in range(n_layers):
-            for s in range(len(diagnosis.stages)):
-                pos = x0 - 0.4 + width * (2 * l + s + 0.5)
-                v = values[:, s, l]
-                shown = np.where(np.isfinite(v), v, 0.0)
-                ax.bar(
-                    pos,
-                    shown,
-                    width=width * 0.95,
-                    color=layer_colors[l % len(layer_colors)],
-                    alpha=0.4 if s == 0 else 1.0,
-                    edgecolor="white",
-                    linewidth=0.5,
-                )
-        ax.set_xticks(x0, [_wrap(label, 16) for label in diagnosis.labels], fontsize=9)
+        _diagnosis_points(ax, values)
+        ax.set_xticks(
+            np.arange(len(diagnosis.names)), [_wrap(label, 16) for label in diagnosis.labels]
+        )
+        ax.set_xlim(-0.6, len(diagnosis.names) - 0.4)
         ax.set_ylabel(ylabel)
         ax.grid(axis="x", visible=False)
         if log:
             ax.set_yscale("log")
         else:
-            ax.set_ylim(0, 1.05)
+            ax.set_ylim(-0.03, 1.05)
     n_layers = diagnosis.grad_norm.shape[2]
     handles = [
         Line2D(
             [],
             [],
-            color=layer_colors[l % len(layer_colors)],
-            lw=6,
+            color=_LAYER_COLORS[l % len(_LAYER_COLORS)],
+            marker=_LAYER_MARKERS[l % len(_LAYER_MARKERS)],
+            ls="none",
+            ms=7,
             label="output layer" if l == n_layers - 1 else f"layer {l + 1}",
         )
         for l in range(n_layers)
     ]
     handles += [
-        Line2D([], [], color="#888888", alpha=0.4, lw=6, label="at initialization"),
-        Line2D([], [], color="#888888", lw=6, label="after training"),
+        Line2D(
+            [],
+            [],
+            color="#666666",
+            marker="o",
+            mfc="white",
+            ls="none",
+            ms=7,
+            label="at initialization",
+        ),
+        Line2D([], [], color="#666666", marker="o", ls="none", ms=7, label="after training"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
+    fig.legend(handles=handles, loc="outside lower center", ncols=(len(handles) + 1) // 2)
     axes[0].set_title(f"units with f′(z) < {diagnosis.threshold:g}·f′(0)")
     axes[1].set_title("gradient on the training set")
     return fig
+
+
+_LAYER_COLORS = [SKY_BLUE, BLUE, PURPLE, ORANGE]
+_LAYER_MARKERS = ["o", "s", "D", "^"]
+
+
+def _diagnosis_points(ax: Axes, values: np.ndarray) -> None:
+    """One panel of :func:`plot_diagnosis`: ``values[config, stage, layer]`` as points, the
+    layers side by side within each configuration's group, the first stage (initialization)
+    open and the second (after training) filled; non-finite values are left out."""
+    n_cfg, _, n_layers = values.shape
+    step = 0.7 / n_layers
+    for l in range(n_layers):
+        color = _LAYER_COLORS[l % len(_LAYER_COLORS)]
+        marker = _LAYER_MARKERS[l % len(_LAYER_MARKERS)]
+        for i in range(n_cfg):
+            x = i - 0.35 + step * (l + 0.5) + step * np.array([-0.15, 0.15])
+            v = values[i, :2, l]
+            ok = np.isfinite(v)
+            ax.plot(x[ok], v[ok], color=color, lw=0.9, zorder=2)
+            for k in np.flatnonzero(ok):
+                face = "white" if k == 0 else color
+                ax.plot(x[k], v[k], marker=marker, ms=7, mew=1.5, color=color, mfc=face, zorder=3)
 
 
 def _wrap(label: str, width: int = 22) -> str:
@@ -266,27 +309,51 @@ def plot_predictions(preds: Predictions) -> Figure:
     """Predicted against true ``z`` on the validation set, one panel per configuration."""
     check_instance(preds, Predictions, "preds")
     n = len(preds.names)
-    fig, axes = new_figure(1, n, figsize=(3.6 * n, 3.6), sharex=True, sharey=True, squeeze=False)
+    ncols = min(n, 2)
+    nrows = math.ceil(n / ncols)
+    fig, axes = new_figure(
+        nrows,
+        ncols,
+        figsize=(COLUMN_WIDTH, 3.5 * nrows + 0.4),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
     z = preds.z_true
     lo, hi = float(z.min()), float(z.max())
     pad = 0.05 * (hi - lo)
-    for i, ax in enumerate(axes[0]):
+    for i, ax in enumerate(axes.flat[:n]):
         p = preds.z_pred[i]
         finite = np.isfinite(p)
-        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color=BLACK, lw=0.9, ls=":")
+        ax.plot(
+            [lo - pad, hi + pad],
+            [lo - pad, hi + pad],
+            color=BLACK,
+            lw=0.9,
+            ls=":",
+            label="perfect prediction",
+        )
         ax.scatter(z[finite], p[finite], s=10, alpha=0.7, color=config_color(preds.names[i], i))
         rmse = math.sqrt(float(np.mean((p - z) ** 2))) if finite.all() else math.nan
-        title = _wrap(preds.labels[i], 30)
+        title = _wrap(preds.labels[i], 20)
         if preds.diverged[i]:
             title += "\n(diverged)"
         elif math.isfinite(rmse):
             title += f"\nRMSE {rmse:.3g}"
         ax.set_title(title, fontsize=10.5)
-        ax.set_xlabel("true z")
+        if i >= n - ncols:
+            ax.set_xlabel("true z")
+        if i % ncols == 0:
+            ax.set_ylabel("predicted z")
         ax.set_xlim(lo - pad, hi + pad)
         ax.set_ylim(lo - pad, hi + pad)
         ax.set_aspect("equal")
-    axes[0][0].set_ylabel("predicted z")
+    fig.legend(
+        handles=[Line2D([], [], color=BLACK, lw=0.9, ls=":", label="perfect prediction (y = x)")],
+        loc="outside lower center",
+    )
     return fig
 
 
@@ -296,11 +363,14 @@ def plot_predictions(preds: Predictions) -> Figure:
 
 
 def plot_agreement(agreement: Agreement) -> Figure:
-    """The NumPy and PyTorch losses of the same run (left) and their relative difference."""
+    """The NumPy and PyTorch losses of the same run (top) and their relative difference
+    (bottom), each panel with its legend below it."""
     check_instance(agreement, Agreement, "agreement")
-    fig, axes = new_figure(1, 2, figsize=(9.0, 3.4))
+    use_book_style()
+    fig = plt.figure(figsize=(COLUMN_WIDTH, 7.2), layout="constrained")
+    subs = fig.subfigures(2, 1)
     e = agreement.epoch
-    ax = axes[0]
+    ax = subs[0].subplots()
     ax.plot(e, agreement.numpy_train, color=BLUE, lw=2.4, label="NumPy (ebp.scratch), training")
     ax.plot(e, agreement.torch_train, color=ORANGE, lw=1.2, ls="--", label="PyTorch, training")
     ax.plot(e, agreement.numpy_val, color=GREEN, lw=2.4, label="NumPy, validation")
@@ -308,8 +378,9 @@ def plot_agreement(agreement: Agreement) -> Figure:
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss E")
-    ax.legend(fontsize=8.5)
-    ax = axes[1]
+    ax.set_title("(a) the losses", loc="left", fontsize=11)
+    subs[0].legend(loc="outside lower center", ncols=2)
+    ax = subs[1].subplots()
     tiny = np.finfo(float).tiny
     for a, b, color, marker, label in (
         (agreement.numpy_train, agreement.torch_train, BLUE, "o", "training"),
@@ -317,15 +388,13 @@ def plot_agreement(agreement: Agreement) -> Figure:
     ):
         rel = np.abs(a - b) / np.maximum(np.abs(a), tiny)
         nonzero = rel > 0  # exact agreement cannot be drawn on a log axis: left out
-        ax.plot(
-            e[nonzero], rel[nonzero], marker=marker, ms=2.5, ls="none", color=color, label=label
-        )
+        ax.plot(e[nonzero], rel[nonzero], marker=marker, ms=3, ls="none", color=color, label=label)
     ax.axhline(np.finfo(float).eps, color=BLACK, lw=0.9, ls=":", label="float64 ε")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("relative difference")
-    ax.set_title("|E(NumPy) − E(PyTorch)| / E(NumPy)", fontsize=10.5)
-    ax.legend(fontsize=8.5, loc="upper left")
+    ax.set_title("(b) |E(NumPy) − E(PyTorch)| / E(NumPy)", loc="left", fontsize=11)
+    subs[1].legend(loc="outside lower center", ncols=3)
     return fig
 
 

@@ -18,7 +18,17 @@ from ebp.experiments.learning_and_generalization import (
     LossCurves,
     Overfitting,
 )
-from ebp.plots.style import BLACK, BLUE, GREEN, ORANGE, PURPLE, VERMILLION, new_figure, panel_label
+from ebp.plots.style import (
+    BLACK,
+    BLUE,
+    GREEN,
+    MAX_FIGURE_WIDTH,
+    ORANGE,
+    PURPLE,
+    VERMILLION,
+    new_figure,
+    panel_label,
+)
 from ebp.plots.tables import pipe_table
 
 __all__ = ["metrics_table_markdown", "plot_classifier", "plot_loss_curves", "plot_overfitting"]
@@ -48,23 +58,33 @@ def plot_loss_curves(curves: LossCurves, *, loss_max: float = 6.0) -> Figure:
         Upper limit of the loss axis (the linear-output squared error grows without bound).
     """
     check_instance(curves, LossCurves, "curves")
-    fig, (ax_loss, ax_grad) = new_figure(1, 2, figsize=(10.0, 3.9))
+    fig, (ax_loss, ax_grad) = new_figure(1, 2, figsize=(MAX_FIGURE_WIDTH, 3.9))
     for key in LOSS_CURVES:
         style = _CURVE_STYLE[key]
         label = _CURVE_LABEL[key].format(K=curves.n_classes)
         ax_loss.plot(curves.z, curves.loss[key], label=label, **style)
         ax_grad.plot(curves.z, curves.grad[key], **style)
+    ax_loss.set_ylim(0.0, loss_max)
+    ax_grad.set_ylim(-2.2, 1.2)
     for ax in (ax_loss, ax_grad):
         ax.axvline(0.0, color=BLACK, lw=0.6)
-        ax.set_xlabel("weighted sum of the output unit, $z$ (dimensionless)")
+        top = ax.get_ylim()[1]
+        ax.annotate(
+            "$z = 0$",
+            (0.0, top),
+            xytext=(3, -3),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=9,
+        )
+        ax.set_xlabel("output unit's weighted sum $z$")
         ax.set_xlim(curves.z[0], curves.z[-1])
     ax_grad.axhline(0.0, color=BLACK, lw=0.6)
-    ax_loss.set_ylim(0.0, loss_max)
-    ax_loss.set_ylabel("per-pattern loss $E^p$ (nats for the entropies)")
+    ax_loss.set_ylabel("per-pattern loss $E^p$ (nats for\nthe entropies)")
     ax_grad.set_ylabel(r"gradient $\partial E^p / \partial z$")
-    ax_grad.set_ylim(-2.2, 1.2)
-    panel_label(ax_loss, "(a) loss of a pattern whose target is 1")
-    panel_label(ax_grad, "(b) its derivative, the error signal sent back")
+    panel_label(ax_loss, "(a) loss, target 1")
+    panel_label(ax_grad, "(b) its derivative, the error signal")
     ax_grad.annotate(
         "confidently wrong, yet\nalmost no gradient",
         xy=(-4.5, 0.0),
@@ -72,6 +92,15 @@ def plot_loss_curves(curves: LossCurves, *, loss_max: float = 6.0) -> Figure:
         fontsize=9,
         color=ORANGE,
         arrowprops={"arrowstyle": "->", "color": ORANGE, "lw": 1.0},
+    )
+    ax_grad.annotate(
+        "zero gradient",
+        (curves.z[0], 0.0),
+        xytext=(3, -3),
+        textcoords="offset points",
+        ha="left",
+        va="top",
+        fontsize=9,
     )
     fig.legend(loc="outside lower center", ncols=2)
     return fig
@@ -87,14 +116,14 @@ def plot_classifier(result: DigitsClassifier) -> Figure:
     """
     check_instance(result, DigitsClassifier, "result")
     fig, (ax_curve, ax_cm) = new_figure(
-        1, 2, figsize=(10.0, 4.2), gridspec_kw={"width_ratios": [1.2, 1.0]}
+        1, 2, figsize=(MAX_FIGURE_WIDTH, 4.0), gridspec_kw={"width_ratios": [1.0, 1.0]}
     )
     ax_curve.plot(result.epoch, result.train_loss, color=BLUE, label="training set")
     ax_curve.plot(result.epoch, result.test_loss, color=VERMILLION, ls="--", label="test set")
     ax_curve.set_yscale("log")
-    ax_curve.set_xlabel("epoch (passes through the training set)")
+    ax_curve.set_xlabel("epoch (passes through\nthe training set)")
     loss_name = "cross-entropy (nats)" if result.loss == "cross_entropy" else "½ squared error"
-    ax_curve.set_ylabel(f"mean loss per pattern, {loss_name}")
+    ax_curve.set_ylabel(f"mean loss per pattern,\n{loss_name}")
     ax_curve.set_xlim(0, result.epoch[-1])
     ax_curve.legend()
     panel_label(ax_curve, "(a) training and test loss")
@@ -112,7 +141,7 @@ def plot_classifier(result: DigitsClassifier) -> Figure:
                     str(cm[i, j]),
                     ha="center",
                     va="center",
-                    fontsize=8,
+                    fontsize=9,
                     color="white" if cm[i, j] > threshold else BLACK,
                 )
     ax_cm.set_xticks(range(K))
@@ -120,7 +149,7 @@ def plot_classifier(result: DigitsClassifier) -> Figure:
     ax_cm.set_xlabel("predicted digit")
     ax_cm.set_ylabel("true digit")
     ax_cm.grid(False)
-    panel_label(ax_cm, f"(b) test confusion matrix ({result.n_test} digits)")
+    panel_label(ax_cm, f"(b) test confusions ({result.n_test} digits)")
     return fig
 
 
@@ -162,7 +191,7 @@ def plot_overfitting(result: Overfitting, *, title: str | None = None) -> Figure
         Optional figure title.
     """
     check_instance(result, Overfitting, "result")
-    fig, (ax_loss, ax_err) = new_figure(1, 2, figsize=(10.0, 4.0))
+    fig, (ax_loss, ax_err) = new_figure(1, 2, figsize=(MAX_FIGURE_WIDTH, 4.4))
     epoch = result.epoch
     rows = np.arange(result.seeds.size)
     for curves, color, label in (
@@ -180,7 +209,7 @@ def plot_overfitting(result: Overfitting, *, title: str | None = None) -> Figure
     )
     ax_loss.set_ylim(0.0, 1.25 * float(result.val_loss[:, 1:].mean(axis=0).max()))
     ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("mean cross-entropy per pattern (nats)")
+    ax_loss.set_ylabel("mean cross-entropy\nper pattern (nats)")
 
     panel_label(ax_loss, "(a) loss")
 
@@ -202,7 +231,7 @@ def plot_overfitting(result: Overfitting, *, title: str | None = None) -> Figure
         ax.set_xlim(0, epoch[-1])
     handles, labels = ax_loss.get_legend_handles_labels()
     more = ax_err.get_legend_handles_labels()
-    fig.legend([*handles, *more[0]], [*labels, *more[1]], loc="outside lower center", ncols=3)
+    fig.legend([*handles, *more[0]], [*labels, *more[1]], loc="outside lower center", ncols=2)
     if title is not None:
         fig.suptitle(title)
     return fig
