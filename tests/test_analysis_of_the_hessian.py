@@ -7,7 +7,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -244,11 +243,24 @@ def test_plots_draw(
         ha_plots.plot_lambda_max_during_training(tr),
     ]
     assert all(isinstance(f, Figure) for f in figs)
-    for f in figs:
-        plt.close(f)
-    table = ha_plots.comparison_table_markdown(small_comparison)
-    assert len(table.splitlines()) == 2 + len(small_comparison.setups)
-    assert r"$\lambda_1/\lambda_{3}$" in table
+    # two panels stacked in one column, not side by side (the figures fit the text column)
+    assert [ax.get_subplotspec().get_geometry()[:2] for ax in figs[0].axes] == [(2, 1)] * 2
+    assert [ax.get_subplotspec().get_geometry()[:2] for ax in figs[3].axes] == [(2, 1)] * 2
+    # every reference line is named: in a legend or by a text beside it
+    sorted_legend = [t.get_text() for t in figs[0].axes[0].get_legend().get_texts()]
+    assert sorted_legend[-2:] == [r"$\lambda_1$", r"$\lambda_{3}$"]
+    assert any(t.get_text() == r"$2/\eta$" for t in figs[4].axes[0].texts)
+    # histogram counts are points on the log axis, not bars
+    assert not figs[1].axes[0].patches
+    curvature = ha_plots.comparison_table_markdown(small_comparison)
+    assert len(curvature.splitlines()) == 2 + len(small_comparison.setups)
+    assert r"$\lambda_1/\lambda_{3}$ trained" in curvature
+    layers = ha_plots.comparison_table_markdown(small_comparison, part="layers")
+    assert layers.splitlines()[0].count("|") == 1 + 1 + 3 + 1  # set-up, 3 layers, loss
+    labels = [row.split("|")[1].strip() for row in layers.splitlines()[2:]]
+    assert labels == ["recommended", "offset $c = 2$", "logistic units"]
+    with pytest.raises(ValueError, match="part"):
+        ha_plots.comparison_table_markdown(small_comparison, part="all")
 
 
 def test_plots_reject_bad_input(small_comparison: ha.CurvatureComparison) -> None:

@@ -179,16 +179,16 @@ def test_equal_micro_batches_make_naive_averaging_right() -> None:
 
 
 def test_plots_and_tables_draw() -> None:
-    import matplotlib.pyplot as plt
-
     ex = B.worked_example_221()
+    cost = B.backprop_cost(widths=(2, 4), n_patterns=8, repeats=1, fd_repeats=1)
     for fig in (
         PB.plot_computational_graph(B.computational_graph()),
         PB.plot_network_221(ex, pattern=2),
         PB.plot_eps_sweep(B.eps_sweep(eps=np.logspace(-10, -2, 5), sizes=(2, 2, 1))),
+        PB.plot_backprop_counts(cost),
+        PB.plot_backprop_timing(cost),
     ):
-        assert fig.axes
-        plt.close(fig)
+        assert fig.axes  # left open: the conftest checks each fits the text column
     table = PB.gradient_table_markdown(ex)
     assert table.count("\n") == 2 + 9 - 1 and "$w^{(1)}_{11}$" in table
     assert PB.forward_table_markdown(ex).count("—") == 2 * 2 * 3

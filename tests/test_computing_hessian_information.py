@@ -207,12 +207,22 @@ def test_bad_input_with_problem(problem):
 def test_plots(problem, diag, matrices):
     sweep = hi.finite_difference_sweep(problem, n_directions=1)
     m = matrices
-    for fig in (
+    figs = (
         hi_plots.plot_finite_difference_error(sweep),
         hi_plots.plot_spectra(m, m),
         hi_plots.plot_diagonals(diag),
-    ):
-        assert isinstance(fig, Figure)
+    )
+    assert all(isinstance(fig, Figure) for fig in figs)
+    # two-panel figures are stacked, so they fit the text column
+    for fig in figs[1:]:
+        assert [ax.get_subplotspec().get_geometry()[:2] for ax in fig.axes] == [(2, 1)] * 2
+    # the reference lines are named in the legends
+    spectra_legend = [t.get_text() for t in figs[1].axes[0].get_legend().get_texts()]
+    assert "eigenvalue 0" in spectra_legend
+    scatter_legend = [t.get_text() for t in figs[2].axes[0].get_legend().get_texts()]
+    assert "equal (y = x)" in scatter_legend
+    # per-layer errors are points on the log axis, not bars
+    assert not figs[2].axes[1].patches
     table = hi_plots.diagonal_table_markdown(diag)
     assert table.count("\n") == 1 + len(diag.layers)
     with pytest.raises(ValueError, match="matrices"):

@@ -315,12 +315,17 @@ def test_experiment_errors():
 
 
 def test_plots(moons, digits):
-    assert isinstance(rbf_plots.plot_moons_maps(moons), Figure)
-    assert isinstance(rbf_plots.plot_units_sweep(digits), Figure)
+    # left open: the conftest checks that each fits the text column, then closes them
+    maps = rbf_plots.plot_moons_maps(moons)
+    assert isinstance(maps, Figure)
+    # the two circles around the RBF centre in (c) are named
+    assert [t.get_text() for t in maps.axes[2].texts] == ["$\\sigma$", "$2\\sigma$"]
+    sweep = rbf_plots.plot_units_sweep(digits)
+    assert isinstance(sweep, Figure)
+    assert sweep.legends and sweep.axes[0].get_legend() is None  # below the axes, not on them
     assert isinstance(rbf_plots.plot_nearest_centre(digits, moons), Figure)
     with pytest.raises(TypeError, match="result"):
         rbf_plots.plot_units_sweep(moons)
-    matplotlib.pyplot.close("all")
 
 
 def test_rbf_layer_checks_its_input():

@@ -23,6 +23,7 @@ from ebp.experiments.analysis_of_the_hessian import (
 from ebp.plots.style import (
     BLACK,
     BLUE,
+    COLUMN_WIDTH,
     GREEN,
     ORANGE,
     PALETTE,
@@ -62,13 +63,15 @@ def plot_sorted_spectra(
 ) -> Figure:
     """Fig 19: every eigenvalue's magnitude, sorted from the largest down, on a log scale.
 
-    One panel per spectrum (its first seed); positive eigenvalues in blue, negative ones in
-    vermillion.  Magnitudes below ``floor · λ_1`` (numerical zeros, among them the exact zeros
-    of dead weights) are left out of the log axis.  ``λ_1`` and ``λ_mark`` are marked.
+    One panel per spectrum (its first seed), stacked; positive eigenvalues in blue, negative
+    ones in vermillion.  Magnitudes below ``floor · λ_1`` (numerical zeros, among them the exact
+    zeros of dead weights) are left out of the log axis.  ``λ_1`` (dotted) and ``λ_mark``
+    (dashed) are marked and named in the legend.
     """
     spectra = _check_spectra(spectra)
     mark = check_int(mark, "mark", min_value=2)
-    fig, axes = new_figure(1, len(spectra), figsize=(4.4 * len(spectra), 3.8), sharey=False)
+    n = len(spectra)
+    fig, axes = new_figure(n, 1, figsize=(COLUMN_WIDTH, 0.4 + 3.0 * n), sharex=True)
     axes = np.atleast_1d(axes)
     for i, (ax, sp) in enumerate(zip(axes, spectra, strict=True)):
         lam = sp.eigenvalues[0]
@@ -79,11 +82,11 @@ def plot_sorted_spectra(
         for s, color, label in ((1, BLUE, "λ > 0"), (-1, VERMILLION, "λ < 0")):
             m = keep & (sign == s)
             ax.scatter(rank[m], mag[m], s=4, color=color, label=f"{label} ({int(m.sum())})")
-        ax.axhline(lam[0], color=BLACK, lw=0.8, ls=":")
-        ax.axhline(lam[mark - 1], color=BLACK, lw=0.8, ls="--")
+        ax.axhline(lam[0], color=BLACK, lw=0.8, ls=":", label="$\\lambda_1$")
+        ax.axhline(lam[mark - 1], color=BLACK, lw=0.8, ls="--", label=f"$\\lambda_{{{mark}}}$")
         ax.annotate(
             f"$\\lambda_1/\\lambda_{{{mark}}} = {lam[0] / lam[mark - 1]:.1f}$",
-            xy=(0.97, 0.75),
+            xy=(0.97, 0.72),
             xycoords="axes fraction",
             ha="right",
             va="top",
@@ -92,28 +95,34 @@ def plot_sorted_spectra(
         )
         ax.set_yscale("log")
         ax.set_ylim(floor * lam[0], 3 * lam[0])
-        ax.set_xlabel("rank by $|\\lambda|$")
         ax.set_ylabel("$|\\lambda|$")
-        ax.legend(fontsize=8, loc="lower left", markerscale=3)
+        ax.legend(fontsize=9, loc="lower left", markerscale=3, ncols=2)
         panel_label(ax, f"({_letter(i)}) {sp.setup.inputs} inputs, {sp.n_params} weights")
+    axes[-1].set_xlabel("rank by $|\\lambda|$")
     return fig
 
 
 def plot_eigenvalue_histograms(spectra: Sequence[HessianSpectrum], *, bins: int = 60) -> Figure:
-    """Fig 20: histograms of the eigenvalues (first seed), counts on a log scale, with the
-    stochastic Lanczos quadrature density and the exact smoothed density scaled to counts."""
+    """Fig 20: histograms of the eigenvalues (first seed), one panel per spectrum, stacked.
+
+    The count of each bin is a point at the bin's centre (counts are on a log scale, where bars
+    would depend on an arbitrary baseline; empty bins are left out), with the stochastic Lanczos
+    quadrature density and the exact smoothed density scaled to counts.
+    """
     spectra = _check_spectra(spectra)
     bins = check_int(bins, "bins", min_value=5)
-    fig, axes = new_figure(1, len(spectra), figsize=(4.4 * len(spectra), 3.8))
+    n = len(spectra)
+    fig, axes = new_figure(n, 1, figsize=(COLUMN_WIDTH, 0.4 + 3.0 * n))
     axes = np.atleast_1d(axes)
     for i, (ax, sp) in enumerate(zip(axes, spectra, strict=True)):
         lam = sp.eigenvalues[0]
         counts, edges = np.histogram(lam, bins=bins)
         width = edges[1] - edges[0]
-        ax.bar(
-            edges[:-1], counts, width=width, align="edge", color=BLUE, alpha=0.45,
-            label="exact (eigvalsh)",
-        )  # fmt: skip
+        centre = (edges[:-1] + edges[1:]) / 2
+        full = counts > 0
+        ax.plot(
+            centre[full], counts[full], "o", ms=4, color=BLUE, label="exact (eigvalsh), per bin"
+        )
         scale = lam.size * width
         ax.plot(
             sp.slq_grid, sp.exact_density * scale, color=BLACK, lw=1.0, ls="--",
@@ -126,8 +135,8 @@ def plot_eigenvalue_histograms(spectra: Sequence[HessianSpectrum], *, bins: int 
         ax.set_yscale("log")
         ax.set_ylim(0.5, 3 * lam.size)
         ax.set_xlabel("eigenvalue $\\lambda$")
-        ax.set_ylabel("number of eigenvalues per bin")
-        ax.legend(fontsize=8, loc="upper right")
+        ax.set_ylabel("eigenvalues per bin")
+        ax.legend(fontsize=9, loc="upper right")
         panel_label(ax, f"({_letter(i)}) {sp.setup.inputs} inputs")
     return fig
 
@@ -142,7 +151,7 @@ def plot_layer_diagonals(spectrum: HessianSpectrum) -> Figure:
         ("backprop", "backpropagated (§7.4)", ORANGE),
     )
     L = spectrum.n_layers
-    fig, ax = new_figure(figsize=(6.4, 3.8))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 3.8))
     x = np.arange(L)
     width = 0.26
     for j, (kind, label, color) in enumerate(kinds):
@@ -165,13 +174,14 @@ def _band(ax: Axes, x: np.ndarray, rows: np.ndarray, color: str, ls: str, label:
 
 
 def plot_offset_sweep(result: CurvatureComparison) -> Figure:
-    """``λ_max`` (a) and ``λ_1/λ_k`` (b) against the input offset ``c``, at initialization
-    and after training (seed means, bands the min–max range), with ``2/η`` in (a)."""
+    """``λ_max`` (a, top) and ``λ_1/λ_k`` (b, below) against the input offset ``c``, at
+    initialization and after training (seed means, bands the min–max range), with ``2/η`` in
+    (a)."""
     check_instance(result, CurvatureComparison, "result")
     c, idx = result.offsets()
     if c.size < 2:
         raise ValueError("result must hold at least two offsets of the recommended sigmoid")
-    fig, (ax1, ax2) = new_figure(1, 2, figsize=(9.6, 3.8))
+    fig, (ax1, ax2) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 6.4), sharex=True)
     for stage, (color, ls) in enumerate(((VERMILLION, "--"), (BLUE, "-"))):
         label = result.stages[stage]
         _band(ax1, c, result.lambda_1[idx, stage].T, color, ls, label)
@@ -184,9 +194,9 @@ def plot_offset_sweep(result: CurvatureComparison) -> Figure:
         (ax1, "(a) largest eigenvalue"),
         (ax2, f"(b) $\\lambda_1/\\lambda_{{{result.k}}}$"),
     ):
-        ax.set_xlabel("offset $c$ added to every standardized input")
         ax.legend(fontsize=9, loc="upper left")
         panel_label(ax, title)
+    ax2.set_xlabel("offset $c$ added to every standardized input")
     return fig
 
 
@@ -194,48 +204,71 @@ def _fmt(rows: np.ndarray, digits: int) -> str:
     return f"{rows.mean():.{digits}f} [{rows.min():.{digits}f}, {rows.max():.{digits}f}]"
 
 
+def _short_label(setup: HessianSetup) -> str:
+    """What ``setup`` changes from the recommended one, in a few words, for a table row."""
+    parts = []
+    if setup.inputs != "standardized":
+        parts.append(f"{setup.inputs} inputs")
+    if setup.offset:
+        parts.append(f"offset $c = {setup.offset:g}$")
+    if setup.activation != "lecun_tanh":
+        parts.append(f"{setup.activation} units")
+    return ", ".join(parts) or "recommended"
+
+
 def comparison_table_markdown(
-    result: CurvatureComparison, setups: Sequence[HessianSetup] | None = None
+    result: CurvatureComparison,
+    setups: Sequence[HessianSetup] | None = None,
+    *,
+    part: str = "curvature",
 ) -> str:
-    """A table of ``λ_max``, ``λ_1/λ_k`` (initial and trained), the trained top eigenvector's
-    share on each layer (seed mean) and the final training loss, for ``setups`` (default: all).
-    Other cells: seed mean [min, max].  The headers hold ``$...$`` math: display the table
-    with MyST (``markdown_format: myst``)."""
+    """One of two tables of a comparison, one row per set-up (default: all).
+
+    ``part="curvature"``: ``λ_max`` and ``λ_1/λ_k``, at initialization and trained, each cell
+    the seed mean [min, max].  ``part="layers"``: the trained top eigenvector's share on each
+    layer (seed mean) and the final training loss (mean [min, max]).  A set-up is named by
+    what it changes from the recommended one (standardized inputs, the sigmoid
+    ``1.7159 tanh(2x/3)``, no offset).  Headers and cells hold ``$...$`` math: display the
+    table with MyST (``markdown_format: myst``).
+    """
     check_instance(result, CurvatureComparison, "result")
+    if part not in ("curvature", "layers"):
+        raise ValueError(f"part must be 'curvature' or 'layers'; got {part!r}")
     setups = list(result.setups if setups is None else setups)
     L = result.layer_share.shape[-1]
-    k = result.k
-    header = [
-        "set-up",
-        r"$\lambda_{\max}$, initial",
-        r"$\lambda_{\max}$, trained",
-        f"$\\lambda_1/\\lambda_{{{k}}}$, initial",
-        f"$\\lambda_1/\\lambda_{{{k}}}$, trained",
-        *[f"layer {ell + 1}" for ell in range(L)],
-        "loss, trained",
-    ]
+    ratio = f"$\\lambda_1/\\lambda_{{{result.k}}}$"
+    if part == "curvature":
+        header = [
+            "set-up",
+            r"$\lambda_{\max}$ initial",
+            r"$\lambda_{\max}$ trained",
+            f"{ratio} initial",
+            f"{ratio} trained",
+        ]
+    else:
+        header = ["set-up", *[f"layer {ell + 1}" for ell in range(L)], "loss $E$ trained"]
     rows = []
     for s in setups:
         i = result.index(s)
-        rows.append(
-            [
-                s.label,
+        if part == "curvature":
+            cells = [
                 _fmt(result.lambda_1[i, 0], 1),
                 _fmt(result.lambda_1[i, 1], 1),
                 _fmt(result.ratio()[i, 0], 1),
                 _fmt(result.ratio()[i, 1], 1),
-                *[f"{result.layer_share[i, 1, :, ell].mean():.2f}" for ell in range(L)],
-                _fmt(result.train_loss[i], 2),
             ]
-        )
+        else:
+            share = result.layer_share[i, 1].mean(axis=0)
+            cells = [*[f"{v:.2f}" for v in share], _fmt(result.train_loss[i], 2)]
+        rows.append([_short_label(s), *cells])
     return pipe_table(header, rows)
 
 
 def plot_lambda_max_during_training(result: TopEigenvalueTrajectory) -> Figure:
-    """``λ_max`` (a) and the training loss (b) against the epoch, one line per set-up (seed
-    means, bands the min–max range), with ``2/η`` in (a)."""
+    """``λ_max`` (a, top) and the training loss (b, below) against the epoch, one line per
+    set-up (seed means, bands the min–max range), with ``2/η`` labelled in (a)."""
     check_instance(result, TopEigenvalueTrajectory, "result")
-    fig, (ax1, ax2) = new_figure(1, 2, figsize=(9.6, 3.8))
+    fig, (ax1, ax2) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 6.4), sharex=True)
     styles = [(BLUE, "-"), (VERMILLION, "--"), (GREEN, "-."), (PALETTE[4], ":")]
     x = result.epoch
     for s, setup in enumerate(result.setups):
@@ -243,7 +276,11 @@ def plot_lambda_max_during_training(result: TopEigenvalueTrajectory) -> Figure:
         label = setup.label
         _band(ax1, x, result.lambda_max[s], color, ls, label)
         _band(ax2, x, result.train_loss[s], color, ls, label)
-    ax1.axhline(2 / result.eta, color=BLACK, lw=0.8, ls=":", label="$2/\\eta$")
+    ax1.axhline(2 / result.eta, color=BLACK, lw=0.8, ls=":")
+    ax1.annotate(  # named at the line's right end: a legend there would sit on the line
+        "$2/\\eta$", (1.0, 2 / result.eta), xycoords=("axes fraction", "data"),
+        xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom", fontsize=10,
+    )  # fmt: skip
     ax1.set_yscale("log")
     ax1.set_ylabel("$\\lambda_{\\max}$ (Lanczos)")
     ax2.set_yscale("log")
@@ -255,7 +292,7 @@ def plot_lambda_max_during_training(result: TopEigenvalueTrajectory) -> Figure:
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("epoch")
-        ax.legend(fontsize=8, loc="upper right")
         panel_label(ax, title)
+    ax2.legend(fontsize=9, loc="upper right")
+    ax2.set_xlabel("epoch")
     return fig

@@ -23,7 +23,16 @@ from ebp.experiments.backpropagation import (
     GraphEdge,
     WorkedExample,
 )
-from ebp.plots.style import BLACK, BLUE, GREEN, ORANGE, VERMILLION, new_figure
+from ebp.plots.style import (
+    BLACK,
+    BLUE,
+    COLUMN_WIDTH,
+    GREEN,
+    MAX_FIGURE_WIDTH,
+    ORANGE,
+    VERMILLION,
+    new_figure,
+)
 from ebp.plots.tables import markdown_table
 from ebp.scratch import Network
 
@@ -70,7 +79,7 @@ def _draw_node(ax: Axes, xy: tuple[float, float], kind: str, label: str, radius:
         ax.add_patch(Circle(xy, radius, facecolor="#f2f2f2", edgecolor=BLACK, lw=1.4, zorder=3))
         ax.text(*xy, label, ha="center", va="center", fontsize=17, zorder=4)
     else:
-        w = 1.0 if kind == "input" else 1.5
+        w = 1.15 if kind == "input" else 1.7
         ax.add_patch(
             FancyBboxPatch(
                 (xy[0] - w / 2, xy[1] - 0.27),
@@ -111,7 +120,7 @@ def _graph_border(
     if node.kind == "op":
         r = radius
     else:  # leave a box through its left/right side
-        half_w = 0.5 if node.kind == "input" else 0.75
+        half_w = 0.575 if node.kind == "input" else 0.85
         r = min(half_w / max(abs(dx) / n, 1e-9), 0.27 / max(abs(dy) / n, 1e-9))
     return x0 + dx / n * r, y0 + dy / n * r
 
@@ -160,7 +169,7 @@ def plot_computational_graph(graph: ComputationalGraph, ax: Axes | None = None) 
         Axes to draw into; a new figure if ``None``.
     """
     check_instance(graph, ComputationalGraph, "graph")
-    fig, ax = _diagram_axes(ax, (8.6, 3.7))
+    fig, ax = _diagram_axes(ax, (MAX_FIGURE_WIDTH, 3.3))
     radius = 0.36
     labels = {
         "w": f"w = {_fmt(graph.w)}",
@@ -196,7 +205,7 @@ def plot_computational_graph(graph: ComputationalGraph, ax: Axes | None = None) 
     )
     ax.text(4.3, 2.75, "forward: values →", color=FORWARD_COLOR, fontsize=11, fontweight="bold")
     ax.text(4.3, 2.35, "← backward: gradients ∂E/∂·", color=GRADIENT_COLOR, fontsize=11)
-    _finish_diagram(ax, (-0.7, 8.9), (-0.75, 3.1))
+    _finish_diagram(ax, (-0.7, 9.0), (-0.75, 3.1))
     return fig
 
 
@@ -289,7 +298,7 @@ def plot_network_221(example: WorkedExample, pattern: int = 1, ax: Axes | None =
     n_patterns = example.X.shape[0]
     if isinstance(pattern, bool) or not isinstance(pattern, int) or not 1 <= pattern <= n_patterns:
         raise ValueError(f"pattern must be an int in [1, {n_patterns}]; got {pattern!r}")
-    fig, ax = _diagram_axes(ax, (7.6, 3.9))
+    fig, ax = _diagram_axes(ax, (MAX_FIGURE_WIDTH, 3.9))
     pos, r = _NET_POS, _NET_RADIUS
     net = example.network
     _draw_connections(ax, net)
@@ -340,7 +349,7 @@ def _reference_line(ax: Axes, n: np.ndarray, anchor: float, slope: float, label:
 def _cost_axes(cost: BackpropCost) -> tuple[Figure, Axes, np.ndarray]:
     """A new figure for ``cost``, checked, and its parameter counts ``N`` as floats."""
     check_instance(cost, BackpropCost, "cost")
-    fig, ax = new_figure(figsize=(6.4, 4.1))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 4.1))
     return fig, ax, cost.n_params.astype(float)
 
 
@@ -426,7 +435,7 @@ def plot_eps_sweep(sweep: EpsSweep) -> Figure:
         The result of :func:`ebp.experiments.backpropagation.eps_sweep`.
     """
     check_instance(sweep, EpsSweep, "sweep")
-    fig, ax = new_figure(figsize=(6.8, 4.0))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 4.0))
     curves = (
         ("float64", sweep.rel_error_float64, sweep.unit_roundoff_float64, BLUE),
         ("float32", sweep.rel_error_float32, sweep.unit_roundoff_float32, ORANGE),

@@ -7,6 +7,7 @@ returned; none computes anything beyond medians, ranges and sorting for display.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ebp._validate import check_instance
@@ -15,7 +16,16 @@ from ebp.experiments.computing_hessian_information import (
     DiagonalComparison,
     FiniteDifferenceSweep,
 )
-from ebp.plots.style import BLACK, BLUE, GREEN, ORANGE, VERMILLION, new_figure, panel_label
+from ebp.plots.style import (
+    BLACK,
+    BLUE,
+    COLUMN_WIDTH,
+    GREEN,
+    ORANGE,
+    VERMILLION,
+    new_figure,
+    panel_label,
+)
 from ebp.plots.tables import pipe_table
 
 __all__ = [
@@ -39,7 +49,7 @@ def plot_finite_difference_error(sweep: FiniteDifferenceSweep) -> Figure:
         From :func:`ebp.experiments.computing_hessian_information.finite_difference_sweep`.
     """
     check_instance(sweep, FiniteDifferenceSweep, "sweep")
-    fig, ax = new_figure(figsize=(6.8, 4.2))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 4.2))
     a = sweep.alphas
     for err, color, label in (
         (sweep.forward, BLUE, "forward, eq 59: error O(α)"),
@@ -82,8 +92,8 @@ def _signed_sorted(ev: np.ndarray) -> np.ndarray:
 
 
 def plot_spectra(*matrices: CurvatureMatrices, linthresh: float = 1e-3) -> Figure:
-    """Eigenvalues of ``H`` and of the Gauss–Newton matrix, largest first, one panel per point
-    (symmetric-log axis: linear within ``±linthresh``).
+    """Eigenvalues of ``H`` and of the Gauss–Newton matrix, largest first, one panel per point,
+    stacked (symmetric-log axis: linear within ``±linthresh``; zero dotted).
 
     Parameters
     ----------
@@ -96,7 +106,8 @@ def plot_spectra(*matrices: CurvatureMatrices, linthresh: float = 1e-3) -> Figur
         raise ValueError("matrices must hold at least one CurvatureMatrices")
     for i, m in enumerate(matrices):
         check_instance(m, CurvatureMatrices, f"matrices[{i}]")
-    fig, axes = new_figure(1, len(matrices), figsize=(4.2 * len(matrices), 4.0), sharey=True)
+    n = len(matrices)
+    fig, axes = new_figure(n, 1, figsize=(COLUMN_WIDTH, 0.4 + 3.0 * n), sharex=True, sharey=True)
     axes = np.atleast_1d(axes)
     for k, (ax, m) in enumerate(zip(axes, matrices, strict=True)):
         ev_h = _signed_sorted(m.hessian_eigenvalues)
@@ -104,26 +115,17 @@ def plot_spectra(*matrices: CurvatureMatrices, linthresh: float = 1e-3) -> Figur
         rank = np.arange(1, ev_h.size + 1)
         ax.plot(rank, ev_h, color=BLUE, label="Hessian H")
         ax.plot(rank, ev_g, color=ORANGE, ls="--", label="Gauss–Newton G")
-        ax.axhline(0.0, color=BLACK, lw=0.8)
+        ax.axhline(0.0, color=BLACK, lw=0.8, ls=":", label="eigenvalue 0")
         ax.set_yscale("symlog", linthresh=linthresh)
-        ax.set_xlabel("rank (largest first)")
+        ax.set_ylabel("eigenvalue")
         panel_label(ax, f"({chr(97 + k)}) {m.label} weights, E = {m.loss:.2f}")
-    axes[0].set_ylabel("eigenvalue")
+    axes[-1].set_xlabel("rank (largest first)")
     axes[0].legend(loc="lower left")
     return fig
 
 
-def plot_diagonals(diag: DiagonalComparison) -> Figure:
-    """(a) the backpropagated Gauss–Newton diagonal (§7.4) against the exact one, per layer;
-    (b) per-layer relative errors of the three comparisons (log axis; ~1e-16 is rounding).
-
-    Parameters
-    ----------
-    diag
-        From :func:`ebp.experiments.computing_hessian_information.diagonal_comparison`.
-    """
-    check_instance(diag, DiagonalComparison, "diag")
-    fig, (ax, bx) = new_figure(1, 2, figsize=(9.6, 4.2))
+def _diagonal_scatter(ax: Axes, diag: DiagonalComparison) -> None:
+    """Backpropagated against exact Gauss–Newton diagonal, one point per weight, by layer."""
     keep = diag.exact_gn > 0  # constant pixels give exactly zero entries (log axis)
     lo = float(min(diag.exact_gn[keep].min(), diag.backprop_gn[keep].min()))
     hi = float(max(diag.exact_gn.max(), diag.backprop_gn.max()))
@@ -140,39 +142,57 @@ def plot_diagonals(diag: DiagonalComparison) -> Figure:
             lw=0,
             label=name,
         )
-    ax.plot([lo, hi], [lo, hi], color=BLACK, lw=0.8, ls=":")
+    ax.plot([lo, hi], [lo, hi], color=BLACK, lw=0.8, ls=":", label="equal (y = x)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("exact Gauss–Newton diagonal")
-    ax.set_ylabel("backpropagated diagonal (eqs 54–58)")
-    ax.legend(loc="upper left", markerscale=1.5)
+    ax.set_ylabel("backpropagated diagonal\n(eqs 54–58)")
+    ax.legend(loc="upper left", markerscale=1.5, fontsize=9)
     panel_label(ax, "(a) one point per weight")
 
+
+def _diagonal_errors(bx: Axes, diag: DiagonalComparison, floor: float = 1e-17) -> None:
+    """Per-layer relative errors as points on a log axis; an error of exactly 0 is drawn open
+    on the bottom edge, which is labelled 0."""
     comparisons = (
-        (diag.err_gn, "backprop GN vs exact GN", BLUE, ""),
-        (diag.err_hessian, "backprop with f″ vs exact H", ORANGE, "//"),
-        (diag.err_gn_vs_hessian, "exact GN vs exact H", GREEN, ".."),
+        (diag.err_gn, "backprop GN vs exact GN", BLUE, "o"),
+        (diag.err_hessian, "backprop with f″ vs exact H", ORANGE, "s"),
+        (diag.err_gn_vs_hessian, "exact GN vs exact H", GREEN, "^"),
     )
     x = np.arange(len(diag.layers))
-    width = 0.26
-    floor = 1e-17
-    for j, (err, label, color, hatch) in enumerate(comparisons):
-        bx.bar(
-            x + (j - 1) * width,
-            np.maximum(err, floor) - floor,
-            width,
-            bottom=floor,
-            color=color,
-            hatch=hatch,
-            edgecolor="white",
-            label=label,
-        )
+    for j, (err, label, color, marker) in enumerate(comparisons):
+        err = np.asarray(err, dtype=float)
+        xj = x + (j - 1) * 0.22
+        zero = err <= 0
+        bx.plot(xj[~zero], err[~zero], marker, ms=8, color=color, label=label)
+        if zero.any():  # (an empty unclipped line would still claim a place in the layout)
+            bx.plot(xj[zero], np.full(int(zero.sum()), floor), marker, ms=8, mfc="white",
+                    color=color, clip_on=False)  # fmt: skip
     bx.set_yscale("log")
     bx.set_ylim(floor, 30.0)
+    ticks = [floor, 1e-13, 1e-9, 1e-5, 1e-1]
+    bx.set_yticks(ticks, ["0", *[f"$10^{{{int(np.log10(t))}}}$" for t in ticks[1:]]])
     bx.set_xticks(x, [name.replace(" (", "\n(") for name in diag.layers])
+    bx.set_xlim(-0.6, len(diag.layers) - 0.4)
     bx.set_ylabel("relative error per layer")
-    bx.legend(loc="upper right", fontsize=9)
-    panel_label(bx, "(b) per layer")
+    bx.legend(loc="center", fontsize=9)
+    panel_label(bx, "(b) per layer (open marker on the bottom edge: exactly 0)")
+
+
+def plot_diagonals(diag: DiagonalComparison) -> Figure:
+    """(a, top) the backpropagated Gauss–Newton diagonal (§7.4) against the exact one, per
+    layer; (b, below) per-layer relative errors of the three comparisons, as points on a log
+    axis (~1e-16 is rounding; an exact 0 sits on the bottom edge).
+
+    Parameters
+    ----------
+    diag
+        From :func:`ebp.experiments.computing_hessian_information.diagonal_comparison`.
+    """
+    check_instance(diag, DiagonalComparison, "diag")
+    fig, (ax, bx) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 7.6))
+    _diagonal_scatter(ax, diag)
+    _diagonal_errors(bx, diag)
     return fig
 
 

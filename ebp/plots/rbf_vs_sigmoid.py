@@ -16,14 +16,24 @@ from matplotlib.ticker import NullFormatter
 
 from ebp._validate import check_instance
 from ebp.experiments.rbf_vs_sigmoid import DigitsComparison, MoonsComparison, fitted_exponent
-from ebp.plots.style import BLACK, BLUE, GREEN, ORANGE, VERMILLION, new_figure, panel_label
+from ebp.plots.style import (
+    BLACK,
+    BLUE,
+    COLUMN_WIDTH,
+    GREEN,
+    MAX_FIGURE_WIDTH,
+    ORANGE,
+    VERMILLION,
+    new_figure,
+    panel_label,
+)
 
 __all__ = ["plot_moons_maps", "plot_nearest_centre", "plot_units_sweep"]
 
 CMAP = "PuOr_r"
 """Diverging and colour-blind safe: purple < 0 (class 0), white 0, orange > 0 (class 1)."""
 
-LABELS = {"rbf": "RBF network", "sigmoid": "sigmoid network"}
+LABELS = {"rbf": "RBF net", "sigmoid": "sigmoid net"}
 
 A = 1.7159
 
@@ -63,7 +73,7 @@ def plot_moons_maps(result: MoonsComparison) -> Figure:
         From :func:`ebp.experiments.rbf_vs_sigmoid.moons_comparison`.
     """
     check_instance(result, MoonsComparison, "result")
-    fig, axes = new_figure(2, 2, figsize=(8.6, 8.0), sharex=True, sharey=True)
+    fig, axes = new_figure(2, 2, figsize=(MAX_FIGURE_WIDTH, 7.0), sharex=True, sharey=True)
     g = result.grid
     for ax, f, tag in zip(axes[0], ("rbf", "sigmoid"), "ab", strict=True):
         im_out = _map(ax, result, result.output[f], 2.0)
@@ -78,8 +88,12 @@ def plot_moons_maps(result: MoonsComparison) -> Figure:
         panel_label(ax, f"({tag}) one {'RBF' if f == 'rbf' else 'sigmoid'} unit")
     i = result.unit_index["rbf"]
     centre, sigma = result.centres[i], result.widths[i]
-    for r, ls in ((sigma, "-"), (2 * sigma, "--")):
+    for r, ls, name in ((sigma, "-", "$\\sigma$"), (2 * sigma, "--", "$2\\sigma$")):
         axes[1, 0].add_patch(Circle(centre, r, fill=False, color=BLACK, ls=ls, lw=1.0))
+        axes[1, 0].annotate(  # each circle named where it crosses the upper-right diagonal
+            name, centre + r / np.sqrt(2), xytext=(3, 3), textcoords="offset points",
+            fontsize=10, ha="left", va="bottom",
+        )  # fmt: skip
     axes[1, 0].plot(*centre, marker="X", ms=8, color=GREEN, mec="white")
     for ax in axes[1]:
         ax.set_xlabel("$x_1$")
@@ -105,7 +119,7 @@ def plot_units_sweep(result: DigitsComparison) -> Figure:
         From :func:`ebp.experiments.rbf_vs_sigmoid.digits_comparison`.
     """
     check_instance(result, DigitsComparison, "result")
-    fig, ax = new_figure(figsize=(7.4, 4.4))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 5.0))
     u = result.units.astype(float)
     err = {k: 100 * v for k, v in result.test_error.items()}
     _band(ax, u, err["sigmoid"], BLUE, "-", "sigmoid net (all layers by SGD)")
@@ -131,7 +145,8 @@ def plot_units_sweep(result: DigitsComparison) -> Figure:
     _log_log_ticks(ax, u, [2, 5, 10, 20, 40])
     ax.set_xlabel("hidden units (RBF units, or sigmoid units)")
     ax.set_ylabel("test error (%)")
-    ax.legend(fontsize=9, loc="upper right")
+    # below the axes: inside, the five entries would cover the bands
+    fig.legend(fontsize=9, loc="outside lower center", ncols=2)
     return fig
 
 
@@ -158,7 +173,7 @@ def plot_nearest_centre(digits: DigitsComparison, moons: MoonsComparison) -> Fig
     """
     check_instance(digits, DigitsComparison, "digits")
     check_instance(moons, MoonsComparison, "moons")
-    fig, ax = new_figure(figsize=(6.4, 4.0))
+    fig, ax = new_figure(figsize=(COLUMN_WIDTH, 4.0))
     curves = (
         (moons.n_centres, moons.nearest_distance, GREEN, "o", "two moons (2 inputs)"),
         (
