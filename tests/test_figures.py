@@ -1,8 +1,9 @@
-"""Every figure of a chapter page has a number, a caption and real alt text.
+"""Every figure of a chapter page has a number, a caption and real alt text, and opens at full size.
 
 ``figure_problems`` reads one built HTML page and lists each ``<img>`` that is not inside a
-``<figure>`` whose ``<figcaption>`` carries a figure number ("Fig. 3", "Figure 7.2"), or whose
-``alt`` is empty or looks like a file name (``….png``, a hex hash). The checker is tested on small
+``<figure>`` whose ``<figcaption>`` carries a figure number ("Fig. 3", "Figure 7.2"), whose
+``alt`` is empty or looks like a file name (``….png``, a hex hash), or that is not inside a link
+to its own file (the full-resolution image, for a reader on a phone). The checker is tested on small
 pages here; the check of the built book (``make book`` first) is marked ``site`` and runs with
 ``make site-tests``.
 """
@@ -38,12 +39,15 @@ class _FigureParser(HTMLParser):
         self.page = page
         self.figures: list[_Figure] = []
         self.problems: list[str] = []
+        self.links: list[str | None] = []  # href of each open <a>
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "figure":
             self.figures.append(_Figure())
         elif tag == "figcaption" and self.figures:
             self.figures[-1].in_caption += 1
+        elif tag == "a":
+            self.links.append(dict(attrs).get("href"))
         elif tag == "img":
             self._image(dict(attrs))
 
@@ -52,7 +56,9 @@ class _FigureParser(HTMLParser):
             self._image(dict(attrs))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "figcaption" and self.figures and self.figures[-1].in_caption:
+        if tag == "a" and self.links:
+            self.links.pop()
+        elif tag == "figcaption" and self.figures and self.figures[-1].in_caption:
             self.figures[-1].in_caption -= 1
         elif tag == "figure" and self.figures:
             figure = self.figures.pop()
@@ -77,6 +83,8 @@ class _FigureParser(HTMLParser):
             self.problems.append(f"{self.page}: {src}: empty alt text")
         elif FILE_LIKE.search(alt):
             self.problems.append(f"{self.page}: {src}: alt text is a file name: {alt!r}")
+        if not self.links or self.links[-1] != src:
+            self.problems.append(f"{self.page}: {src}: not inside a link to its full-size file")
         if self.figures:
             self.figures[-1].images.append(src)
         else:
@@ -97,8 +105,8 @@ def figure_problems(html: str, page: str = "page") -> list[str]:
 
 GOOD = """
 <figure class="align-default" id="fig-x">
-<div class="cell_output">
-<img alt="A line falls from left to right." src="../_images/ab.png" /></div>
+<div class="cell_output"><a class="image-reference" href="../_images/ab.png">
+<img alt="A line falls from left to right." src="../_images/ab.png" /></a></div>
 <figcaption><p><span class="caption-number">Fig. 3 </span><span class="caption-text">The
 loss falls.</span></p></figcaption>
 </figure>
@@ -111,14 +119,30 @@ def test_a_numbered_captioned_figure_with_alt_text_passes() -> None:
 
 
 def test_a_bare_image_is_reported_with_page_and_source() -> None:
-    html = '<div><img alt="A plot of the loss." src="../_images/ab.png"></div>'
+    html = '<div><a href="../_images/ab.png"><img alt="A plot." src="../_images/ab.png"></a></div>'
     assert figure_problems(html, "book/x.html") == [
         "book/x.html: ../_images/ab.png: not inside a <figure>"
     ]
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        GOOD.replace('<a class="image-reference" href="../_images/ab.png">', "").replace(
+            "</a>", ""
+        ),
+        GOOD.replace('href="../_images/ab.png"', 'href="../book/other.html"'),
+    ],
+    ids=["no link", "link elsewhere"],
+)
+def test_an_image_that_does_not_link_to_its_file_is_reported(html: str) -> None:
+    assert figure_problems(html) == [
+        "page: ../_images/ab.png: not inside a link to its full-size file"
+    ]
+
+
 def test_a_figure_without_caption_or_number_is_reported() -> None:
-    no_caption = '<figure><img alt="A plot." src="a.png"></figure>'
+    no_caption = '<figure><a href="a.png"><img alt="A plot." src="a.png"></a></figure>'
     assert "no <figcaption>" in figure_problems(no_caption)[0]
     unnumbered = GOOD.replace('<span class="caption-number">Fig. 3 </span>', "")
     assert "without a figure number" in figure_problems(unnumbered)[0]
@@ -140,7 +164,66 @@ def test_missing_or_file_name_alt_text_is_reported(alt: str) -> None:
     assert len(problems) == 1 and "alt text" in problems[0]
 
 
+# --------------------------------------------------------------------------- tables
+
+TABLE_NUMBER = re.compile(r"\bTable\s*\d")
+
+
+class _TableParser(HTMLParser):
+    """The caption text of each ``<table>`` of a page (empty when it has none)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.captions: list[str] = []
+        self.depth = 0  # of open <caption> elements
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.captions.append("")
+        elif tag == "caption":
+            self.depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "caption" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.depth and self.captions:
+            self.captions[-1] += data
+
+
+def table_problems(html: str, page: str = "page") -> list[str]:
+    """Each table of one HTML page without a numbered caption ("Table 4.2 …")."""
+    parser = _TableParser()
+    parser.feed(html)
+    parser.close()
+    problems = []
+    for i, caption in enumerate(parser.captions, 1):
+        caption = " ".join(caption.split())
+        if not TABLE_NUMBER.search(caption):
+            problems.append(f"{page}: table {i}: no numbered caption ({caption[:40]!r})")
+    return problems
+
+
+TABLE = """<table class="table"><caption><span class="caption-number">Table 4.2 </span>
+<span class="caption-text">Ours beside the paper's.</span></caption>
+<thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>"""
+
+
+def test_a_table_needs_a_numbered_caption() -> None:
+    assert table_problems(TABLE) == []
+    unnumbered = TABLE.replace('<span class="caption-number">Table 4.2 </span>', "")
+    assert table_problems(unnumbered + TABLE, "p.html") == [
+        'p.html: table 1: no numbered caption ("Ours beside the paper\'s.")'
+    ]
+    bare = re.sub(r"<caption>.*</caption>", "", TABLE, flags=re.DOTALL)
+    assert table_problems(TABLE + bare) == ["page: table 2: no numbered caption ('')"]
+
+
 # --------------------------------------------------------------------------- the built book
+
+# A generated status table (MyST-NB's nb-exec-table), not a result a reader cites.
+UNCAPTIONED_TABLE_PAGES = {"book/execution-report.html"}
 
 
 def _site_dir() -> Path:
@@ -159,7 +242,7 @@ def _chapter_pages() -> list[str]:
 
 
 @pytest.mark.site
-def test_every_figure_of_the_book_is_numbered_captioned_and_described() -> None:
+def test_every_figure_and_table_of_the_book_is_numbered_and_captioned() -> None:
     site = _site_dir()
     if not (site / "index.html").is_file():
         pytest.fail(f"no built site at {site}: run `make book` first")
@@ -169,5 +252,7 @@ def test_every_figure_of_the_book_is_numbered_captioned_and_described() -> None:
         html = (site / page).read_text(encoding="utf-8")
         n_images += html.count("<img")
         problems += figure_problems(html, page)
+        if page not in UNCAPTIONED_TABLE_PAGES:
+            problems += table_problems(html, page)
     assert n_images, "the chapters have figures"
     assert not problems, f"{len(problems)} figure problems:\n" + "\n".join(problems)

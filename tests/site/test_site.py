@@ -505,3 +505,65 @@ def test_code_fits_the_column(probe: PageProbe) -> None:
         f"{len(offenders)} code block(s) wider than the text column at 1400px "
         "(shorten the line):\n" + _listing(offenders, limit=40)
     )
+
+
+# --------------------------------------------------------------------------- figures
+
+MIN_FIGURE_SCALE = 0.8  # shown at less than this, a figure's 10-pt text is under 9 CSS px
+
+_FIGURE_SCALE_JS = """
+async () => {
+  const images = Array.from(document.querySelectorAll("article img"));
+  await Promise.all(images.map((img) => img.decode().catch(() => null)));
+  return images.map((img) => ({
+    id: (img.closest("figure") || {}).id || img.getAttribute("src"),
+    natural: img.naturalWidth,
+    shown: img.getBoundingClientRect().width,
+  }));
+}
+"""
+
+
+def test_figures_are_shown_near_their_natural_size(probe: PageProbe) -> None:
+    """On a desktop (1400 px) every figure is shown at no less than 0.8 of its natural width,
+    so the text in it reads at the size it was drawn (ebp.plots.style.MAX_FIGURE_WIDTH)."""
+    probe.page.set_viewport_size({"width": 1400, "height": VIEWPORT_HEIGHT})
+    shrunk: list[str] = []
+    n_images = 0
+    for page in chapter_pages(probe.site_dir):
+        probe.open(page)
+        for img in probe.page.evaluate(_FIGURE_SCALE_JS):
+            n_images += 1
+            scale = img["shown"] / img["natural"] if img["natural"] else 0.0
+            if scale < MIN_FIGURE_SCALE:
+                shrunk.append(
+                    f"{page}#{img['id']}: {img['natural']} px shown at {img['shown']:.0f} px "
+                    f"(scale {scale:.2f})"
+                )
+    assert n_images, "the chapters have figures"
+    assert not shrunk, (
+        f"{len(shrunk)} figure(s) shown at less than {MIN_FIGURE_SCALE} of their size at 1400px "
+        "(make them narrower, or stack their panels):\n" + _listing(shrunk, limit=70)
+    )
+
+
+_WIDE_TABLE_JS = """
+() => Array.from(document.querySelectorAll("article table"))
+  .map((table) => table.parentElement)
+  .filter((box) => box.scrollWidth > box.clientWidth + 1)
+  .map((box) => `${box.scrollWidth}px in ${box.clientWidth}px: ` +
+    ((box.querySelector("caption") || box).textContent || "").trim().slice(0, 60))
+"""
+
+
+def test_tables_fit_the_column(probe: PageProbe) -> None:
+    """On a desktop (1400 px) every table fits the text column: no column is hidden behind a
+    sideways scroll (on a phone a wide table may scroll in its box)."""
+    probe.page.set_viewport_size({"width": 1400, "height": VIEWPORT_HEIGHT})
+    offenders: list[str] = []
+    for page in chapter_pages(probe.site_dir):
+        probe.open(page)
+        offenders.extend(f"{page}: {item}" for item in probe.page.evaluate(_WIDE_TABLE_JS))
+    assert not offenders, (
+        f"{len(offenders)} table(s) wider than the text column at 1400px:\n" + _listing(offenders)
+    )
