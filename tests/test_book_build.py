@@ -92,6 +92,14 @@ def test_execution_cache_is_correct(tmp_path: Path) -> None:
     _, executed = build(book)
     assert executed == []
 
+    # An edited stylesheet reaches the site although no page is out of date; nothing executes.
+    with (book / "_static" / "fixture.css").open("a") as f:
+        f.write("p { margin: 0; }\n")
+    _, executed = build(book)
+    assert executed == []
+    built_css = (book / "_build" / "html" / "_static" / "fixture.css").read_text()
+    assert built_css == (book / "_static" / "fixture.css").read_text()
+
     # (b) one chapter edited: only that chapter re-executes.
     edit(book / "plain.md", "sum(range(10))", "sum(range(11))")
     _, executed = build(book)
