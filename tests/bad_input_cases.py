@@ -40,10 +40,12 @@ import ebp.nn as enn
 import ebp.optim as optim
 import ebp.preprocess as pp
 import ebp.presentation as pres
+import ebp.quadratic as quad
 import ebp.rbf as rbf
 import ebp.repro as repro
 import ebp.schedules as sched
 import ebp.scratch as scratch
+import ebp.second_order as so
 import ebp.train as train
 from ebp import _validate
 from ebp.history import DivergenceError, blowup_factor
@@ -101,6 +103,33 @@ def rbf_model() -> nn.Sequential:
 def sampler() -> pres.EmphasisSampler:
     """An emphasis sampler over the 8 patterns."""
     return pres.EmphasisSampler(P)
+
+
+def spd() -> np.ndarray:
+    """A symmetric positive-definite 2 × 2 matrix (eigenvalues about 0.79 and 2.21)."""
+    return np.array([[2.0, 0.5], [0.5, 1.0]])
+
+
+def W0() -> np.ndarray:
+    """A start point for the 2 × 2 quadratic :func:`spd`."""
+    return np.array([1.0, -1.0])
+
+
+def qfun(w: np.ndarray) -> tuple[float, np.ndarray]:
+    """``E(w) = ½ wᵀ H w`` with ``H = spd()``, and its gradient: a ``fun`` for ``minimize``."""
+    g = spd() @ w
+    return 0.5 * float(w @ g), g
+
+
+def qresiduals(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Linear residuals ``r = A w − b`` of 3 equations in 2 unknowns, and ``J = A``."""
+    A = np.array([[1.0, 0.5], [0.0, 1.0], [1.0, 1.0]])
+    return A @ w - np.array([1.0, 2.0, 0.5]), A
+
+
+def mobj() -> so.ModelObjective:
+    """The objective of a 2-3-1 model on (X, Y), ``n = 13``."""
+    return so.model_objective(model(), "mse", X(), Y())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,6 +193,24 @@ def _one_d(valid: Any) -> np.ndarray:
 
 def _three_d(valid: Any) -> np.ndarray:
     return _arr(valid).astype(np.float64)[None]
+
+
+def _non_symmetric(valid: Any) -> np.ndarray:
+    a = _arr(valid).astype(np.float64).copy()
+    a[0, -1] += 1.0
+    return a
+
+
+def _shifted(where: str) -> Make:
+    """The symmetric matrix shifted by a multiple of I so that it is indefinite or singular."""
+
+    def make(valid: Any) -> np.ndarray:
+        a = _arr(valid).astype(np.float64)
+        lam = np.linalg.eigvalsh(a)
+        shift = lam[0] if where == "singular" else lam.mean()
+        return a - shift * np.eye(a.shape[0])
+
+    return make
 
 
 def _dtype(dt: Any) -> Make:
@@ -288,7 +335,46 @@ KINDS: dict[str, list[tuple[str, Make]]] = {
         ("empty", lambda v: _arr(v)[:0]),
     ],
     "vector_free": [*ARRAY_TYPES, ("two_d", _three_d), ("empty", lambda v: _arr(v)[:0])],
+    "spd_matrix": [  # a square symmetric (n, n) matrix, positive definite where required
+        *ARRAY_TYPES,
+        ("one_d", _one_d),
+        ("three_d", _three_d),
+        ("empty", _empty_rows),
+        ("empty_square", _const(np.zeros((0, 0)))),
+        ("not_square", _wrong_width),
+        ("non_symmetric", _non_symmetric),
+        ("indefinite", _shifted("indefinite")),
+        ("singular", _shifted("singular")),
+        ("negative_definite", lambda v: -_arr(v).astype(np.float64)),
+    ],
+    "momentum": [  # heavy-ball momentum, 0 <= mu < 1
+        *NUMBER_TYPES,
+        ("nan", _const(NAN)),
+        ("inf", _const(INF)),
+        ("negative", _const(-0.1)),
+        ("one", _const(1.0)),
+        ("above_one", _const(1.5)),
+    ],
+    "unit_open": [  # a number in (0, 1): a relative tolerance, a Wolfe constant
+        *NUMBER_TYPES,
+        ("nan", _const(NAN)),
+        ("inf", _const(INF)),
+        ("zero", _const(0.0)),
+        ("negative", _const(-0.1)),
+        ("one", _const(1.0)),
+        ("above_one", _const(1.5)),
+    ],
+    "callable_result": [  # a user function (fun, hess, hessp, residuals) returning junk
+        ("returns_None", _const(lambda *a: None)),
+        ("returns_str", _const(lambda *a: "abc")),
+        ("returns_wrong_shape", _const(lambda *a: np.eye(3))),
+        ("returns_wrong_size_pair", _const(lambda *a: (1.0, np.zeros(5)))),
+        ("returns_nan_pair", _const(lambda *a: (NAN, np.full(2, NAN)))),
+    ],
 }
+
+NOT_PD = ("indefinite", "singular", "negative_definite")
+"""The ``spd_matrix`` values that are valid where ``H`` need only be symmetric."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,6 +384,7 @@ KINDS: dict[str, list[tuple[str, Make]]] = {
 OWN = "own"  # data, preprocess, rbf, schedules, presentation, repro, _validate
 A = "A"  # train, many, history, scratch, nn, losses, optim
 B = "B"  # hessian
+C = "C"  # quadratic, second_order
 
 
 @dataclass(frozen=True)
@@ -376,6 +463,36 @@ def _t(a: Any) -> Any:
         return torch.as_tensor(a)
     except TypeError:
         return a
+
+
+def _descend(**kw: Any) -> Any:
+    args = {"H": spd(), "w0": W0(), "eta": 0.3, "steps": 5}
+    args.update(kw)
+    return quad.descend(args.pop("H"), args.pop("w0"), args.pop("eta"), args.pop("steps"), **args)
+
+
+def _steps(**kw: Any) -> Any:
+    args = {"H": spd(), "eta": 0.3, "tol": 1e-3}
+    args.update(kw)
+    return quad.steps_to_tolerance(args.pop("H"), args.pop("eta"), args.pop("tol"), **args)
+
+
+def _minimize(**kw: Any) -> Any:
+    """``so.minimize`` on the 2 × 2 quadratic by BFGS (5 iterations) unless told otherwise;
+    ``residuals=`` alone switches to Gauss–Newton with ``fun=None``."""
+    args: dict[str, Any] = {"method": "bfgs", "max_iter": 5}
+    if "residuals" in kw:
+        args.update(method="gauss-newton", fun=None)
+    args.update(kw)
+    fun = args.pop("fun") if "fun" in args else qfun
+    w0 = args.pop("w0") if "w0" in args else W0()
+    return so.minimize(fun, w0, **args)
+
+
+def _wolfe(**kw: Any) -> Any:
+    args: dict[str, Any] = {"fun": qfun, "w": W0(), "p": -qfun(W0())[1]}
+    args.update(kw)
+    return so.wolfe_line_search(args.pop("fun"), args.pop("w"), args.pop("p"), **args)
 
 
 CASES: list[Case] = [
@@ -1682,6 +1799,394 @@ CASES: list[Case] = [
         "v",
         "vector",
         lambda m: hs.finite_difference_hvp(hop(), m(np.ones(13))),
+    ),
+    # ---- ebp.quadratic ------------------------------------------------------------------------
+    *[
+        c(
+            C,
+            f"quadratic.{fn.__name__}",
+            "H",
+            "spd_matrix",
+            lambda m, fn=fn: fn(m(spd())),
+            skip=() if pd else NOT_PD,
+        )
+        for fn, pd in (
+            (quad.eigen, False),
+            (quad.condition_number, True),
+            (quad.eta_opt, True),
+            (quad.eta_max, True),
+            (quad.best_eta, True),
+            (quad.best_momentum, True),
+        )
+    ],
+    c(C, "quadratic.descend", "H", "spd_matrix", lambda m: _descend(H=m(spd())), skip=NOT_PD),
+    c(C, "quadratic.descend", "w0", "vector", lambda m: _descend(w0=m(W0()))),
+    c(C, "quadratic.descend", "eta", "pos_float", lambda m: _descend(eta=m(0.3))),
+    c(C, "quadratic.descend", "steps", "nonneg_int", lambda m: _descend(steps=m(5))),
+    c(
+        C,
+        "quadratic.descend",
+        "w_star",
+        "vector",
+        lambda m: _descend(w_star=m(np.zeros(2))),
+        skip=("None",),
+    ),
+    c(C, "quadratic.descend", "momentum", "momentum", lambda m: _descend(momentum=m(0.5))),
+    c(C, "quadratic.loss", "H", "spd_matrix", lambda m: quad.loss(m(spd()), W0()), skip=NOT_PD),
+    c(
+        C,
+        "quadratic.loss",
+        "w",
+        "vector",
+        lambda m: quad.loss(spd(), m(W0())),
+        skip=("two_d",),  # (..., n) grids of points are valid
+    ),
+    c(
+        C,
+        "quadratic.loss",
+        "w_star",
+        "vector",
+        lambda m: quad.loss(spd(), W0(), m(np.zeros(2))),
+        skip=("None",),
+    ),
+    *[
+        c(
+            C,
+            f"quadratic.{fn.__name__}",
+            "H",
+            "spd_matrix",
+            lambda m, fn=fn: fn(m(spd()), 0.3),
+            skip=NOT_PD,
+        )
+        for fn in (quad.contraction, quad.rate)
+    ],
+    *[
+        c(C, f"quadratic.{fn.__name__}", "eta", "pos_float", lambda m, fn=fn: fn(spd(), m(0.3)))
+        for fn in (quad.contraction, quad.rate)
+    ],
+    *[
+        c(
+            C,
+            f"quadratic.{fn.__name__}",
+            "momentum",
+            "momentum",
+            lambda m, fn=fn: fn(spd(), 0.3, m(0.5)),
+        )
+        for fn in (quad.contraction, quad.rate)
+    ],
+    c(
+        C,
+        "quadratic.spectral_radius",
+        "lam",
+        "vector_free",
+        lambda m: quad.spectral_radius(m(np.array([0.5, 1.0, 2.0])), 0.3, 0.5),
+        skip=("two_d", "empty"),  # broadcasting arrays of any shape are valid
+    ),
+    c(
+        C,
+        "quadratic.spectral_radius",
+        "eta",
+        "pos_float",
+        lambda m: quad.spectral_radius(np.array([0.5, 1.0, 2.0]), m(0.3), 0.5),
+        skip=("list",),  # [0.1] broadcasts
+    ),
+    c(
+        C,
+        "quadratic.spectral_radius",
+        "momentum",
+        "momentum",
+        lambda m: quad.spectral_radius(np.array([0.5, 1.0, 2.0]), 0.3, m(0.5)),
+        skip=("list",),
+    ),
+    c(
+        C,
+        "quadratic.momentum_converges",
+        "lam",
+        "vector_free",
+        lambda m: quad.momentum_converges(m(np.array([0.5, 1.0, 2.0])), 0.3, 0.5),
+        skip=("two_d", "empty"),
+    ),
+    c(
+        C,
+        "quadratic.momentum_converges",
+        "eta",
+        "pos_float",
+        lambda m: quad.momentum_converges(np.array([0.5, 1.0, 2.0]), m(0.3), 0.5),
+        skip=("list", "zero", "negative"),  # a grid of the (eta, mu) plane: False there
+    ),
+    c(
+        C,
+        "quadratic.momentum_converges",
+        "momentum",
+        "momentum",
+        lambda m: quad.momentum_converges(np.array([0.5, 1.0, 2.0]), 0.3, m(0.5)),
+        skip=("list", "negative", "one", "above_one"),  # documented: False outside [0, 1)
+    ),
+    c(
+        C,
+        "quadratic.steps_to_tolerance",
+        "H",
+        "spd_matrix",
+        lambda m: _steps(H=m(spd())),
+        skip=NOT_PD,
+    ),
+    c(C, "quadratic.steps_to_tolerance", "eta", "pos_float", lambda m: _steps(eta=m(0.3))),
+    c(C, "quadratic.steps_to_tolerance", "tol", "unit_open", lambda m: _steps(tol=m(1e-3))),
+    c(
+        C,
+        "quadratic.steps_to_tolerance",
+        "momentum",
+        "momentum",
+        lambda m: _steps(momentum=m(0.5)),
+    ),
+    c(
+        C,
+        "quadratic.steps_to_tolerance",
+        "w0",
+        "vector",
+        lambda m: _steps(w0=m(W0())),
+        skip=("None",),
+    ),
+    c(
+        C,
+        "quadratic.steps_to_tolerance",
+        "w_star",
+        "vector",
+        lambda m: _steps(w0=W0(), w_star=m(np.zeros(2))),
+        skip=("None",),
+    ),
+    c(
+        C,
+        "quadratic.measured_steps",
+        "iterates",
+        "matrix_free",
+        lambda m: quad.measured_steps(m(_descend()), None, 1e-3),
+    ),
+    c(
+        C,
+        "quadratic.measured_steps",
+        "w_star",
+        "vector",
+        lambda m: quad.measured_steps(_descend(), m(np.zeros(2)), 1e-3),
+        skip=("None",),
+    ),
+    c(
+        C,
+        "quadratic.measured_steps",
+        "tol",
+        "unit_open",
+        lambda m: quad.measured_steps(_descend(), None, m(1e-3)),
+    ),
+    c(
+        C,
+        "quadratic.lms_hessian",
+        "X",
+        "matrix_free",
+        lambda m: quad.lms_hessian(m(X())),
+        skip=("one_d",),  # a (P,) vector is one input
+    ),
+    c(C, "quadratic.lms_hessian", "bias", "flag", lambda m: quad.lms_hessian(X(), bias=m(True))),
+    c(
+        C,
+        "quadratic.lms_minimum",
+        "X",
+        "matrix_free",
+        lambda m: quad.lms_minimum(m(X()), Y()[:, 0]),
+        skip=("one_d",),  # a (P,) vector is one input
+    ),
+    c(C, "quadratic.lms_minimum", "d", "vector", lambda m: quad.lms_minimum(X(), m(Y()[:, 0]))),
+    c(
+        C,
+        "quadratic.lms_minimum",
+        "bias",
+        "flag",
+        lambda m: quad.lms_minimum(X(), Y()[:, 0], bias=m(True)),
+    ),
+    # ---- ebp.second_order ---------------------------------------------------------------------
+    c(C, "second_order.minimize", "fun", "callable", lambda m: _minimize(fun=m(qfun))),
+    c(C, "second_order.minimize", "fun", "callable_result", lambda m: _minimize(fun=m(qfun))),
+    c(
+        C,
+        "second_order.minimize(cg-pr)",
+        "fun",
+        "callable_result",
+        lambda m: _minimize(fun=m(qfun), method="cg-pr"),
+    ),
+    c(C, "second_order.minimize", "w0", "vector_free", lambda m: _minimize(w0=m(W0()))),
+    c(C, "second_order.minimize", "method", "choice", lambda m: _minimize(method=m("bfgs"))),
+    c(
+        C,
+        "second_order.minimize",
+        "hess",
+        "callable",
+        lambda m: _minimize(method="newton", hess=m(lambda w: spd())),
+    ),
+    c(
+        C,
+        "second_order.minimize",
+        "hess",
+        "callable_result",
+        lambda m: _minimize(method="newton", hess=m(lambda w: spd())),
+    ),
+    c(
+        C,
+        "second_order.minimize",
+        "hessp",
+        "callable",
+        lambda m: _minimize(method="newton", hessp=m(lambda w, v: spd() @ v)),
+    ),
+    c(
+        C,
+        "second_order.minimize",
+        "hessp",
+        "callable_result",
+        lambda m: _minimize(method="newton", hessp=m(lambda w, v: spd() @ v)),
+    ),
+    *[
+        c(
+            C,
+            f"second_order.minimize({method})",
+            "residuals",
+            kind,
+            lambda m, method=method: _minimize(residuals=m(qresiduals), method=method),
+        )
+        for method in so.LEAST_SQUARES_METHODS
+        for kind in ("callable", "callable_result")
+    ],
+    c(C, "second_order.minimize", "tol", "pos_float", lambda m: _minimize(tol=m(1e-8))),
+    c(C, "second_order.minimize", "ftol", "nonneg_float", lambda m: _minimize(ftol=m(0.0))),
+    c(
+        C,
+        "second_order.minimize",
+        "max_iter",
+        "pos_int",
+        lambda m: _minimize(max_iter=m(5)),
+        skip=("None",),
+    ),
+    c(
+        C,
+        "second_order.minimize",
+        "line_search",
+        "flag",
+        lambda m: _minimize(method="newton", hess=lambda w: spd(), line_search=m(False)),
+        skip=("None",),
+    ),
+    c(C, "second_order.minimize", "c1", "unit_open", lambda m: _minimize(c1=m(1e-4))),
+    c(
+        C,
+        "second_order.minimize",
+        "c2",
+        "unit_open",
+        lambda m: _minimize(c2=m(0.9)),
+        skip=("None",),
+    ),
+    c(
+        C,
+        "second_order.minimize",
+        "damping",
+        "pos_float",
+        lambda m: _minimize(residuals=qresiduals, method="levenberg-marquardt", damping=m(1e-3)),
+        skip=("None",),
+    ),
+    c(
+        C,
+        "second_order.minimize",
+        "newton_rtol",
+        "unit_open",
+        lambda m: _minimize(method="newton", hessp=lambda w, v: spd() @ v, newton_rtol=m(1e-10)),
+        skip=("one",),  # (0, 1]
+    ),
+    c(
+        C,
+        "second_order.minimize",
+        "callback",
+        "callable",
+        lambda m: _minimize(callback=m(lambda w: None)),
+        skip=("None",),
+    ),
+    c(C, "second_order.wolfe_line_search", "fun", "callable", lambda m: _wolfe(fun=m(qfun))),
+    c(
+        C,
+        "second_order.wolfe_line_search",
+        "fun",
+        "callable_result",
+        lambda m: _wolfe(fun=m(qfun)),
+    ),
+    c(C, "second_order.wolfe_line_search", "w", "vector_free", lambda m: _wolfe(w=m(W0()))),
+    c(
+        C,
+        "second_order.wolfe_line_search",
+        "p",
+        "vector",
+        lambda m: _wolfe(p=m(-qfun(W0())[1])),
+    ),
+    c(
+        C,
+        "second_order.wolfe_line_search",
+        "alpha0",
+        "pos_float",
+        lambda m: _wolfe(alpha0=m(1.0)),
+    ),
+    c(C, "second_order.wolfe_line_search", "c1", "unit_open", lambda m: _wolfe(c1=m(1e-4))),
+    c(C, "second_order.wolfe_line_search", "c2", "unit_open", lambda m: _wolfe(c2=m(0.9))),
+    c(
+        C,
+        "second_order.wolfe_line_search",
+        "max_evals",
+        "pos_int",
+        lambda m: _wolfe(max_evals=m(30)),
+    ),
+    c(
+        C,
+        "second_order.model_objective",
+        "model",
+        "model",
+        lambda m: so.model_objective(m(model()), "mse", X(), Y()),
+    ),
+    c(
+        C,
+        "second_order.model_objective",
+        "loss",
+        "choice",
+        lambda m: so.model_objective(model(), m("mse"), X(), Y()),
+    ),
+    c(
+        C,
+        "second_order.model_objective",
+        "X",
+        "matrix",
+        lambda m: so.model_objective(model(), "mse", m(X()), Y()),
+    ),
+    c(
+        C,
+        "second_order.model_objective",
+        "y",
+        "targets",
+        lambda m: so.model_objective(model(), "mse", X(), m(Y())),
+    ),
+    *[
+        c(
+            C,
+            f"second_order.ModelObjective.{meth}",
+            "w",
+            "vector",
+            lambda m, meth=meth: (lambda o: getattr(o, meth)(m(o.w0)))(mobj()),
+        )
+        for meth in ("fun", "residuals", "hess")
+    ],
+    c(
+        C,
+        "second_order.ModelObjective.hessp",
+        "w",
+        "vector",
+        lambda m: (lambda o: o.hessp(m(o.w0), np.ones(o.n)))(mobj()),
+    ),
+    c(
+        C,
+        "second_order.ModelObjective.hessp",
+        "v",
+        "vector",
+        lambda m: (lambda o: o.hessp(o.w0, m(np.ones(o.n))))(mobj()),
     ),
 ]
 

@@ -114,6 +114,8 @@ WALKED = [
     "scratch",
     "optim",
     "hessian",
+    "quadratic",
+    "second_order",
 ]
 NOT_WALKED = {
     # results and records (built by ebp, not from user arguments)
@@ -135,6 +137,9 @@ NOT_WALKED = {
     "hessian.SpectralDensity",
     "hessian.TraceEstimate",
     "hessian.FiniteDifferenceWarning",
+    "quadratic.HeavyBall",
+    "second_order.LineSearchResult",
+    "second_order.Result",
     "hessian.NondeterministicOperatorWarning",
     "hessian.CurvatureOperator",  # abstract; MatrixOperator and HessianOperator are walked
     # tensor -> tensor activations (hot paths; torch's own errors)
