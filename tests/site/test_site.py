@@ -493,14 +493,30 @@ _WIDE_PRE_JS = """
 """
 
 
-def test_code_fits_the_column(probe: PageProbe) -> None:
+@pytest.fixture(scope="module")
+def at_desktop_width(browser: Any, site_url: str, site_dir: Path) -> dict[str, list[Any]]:
+    """Every chapter page opened once at 1400 px: its code blocks that scroll sideways, its
+    images' natural and shown widths, and its tables that scroll sideways (three checks, one
+    page load each)."""
+    from conftest import new_probe
+
+    found: dict[str, list[Any]] = {"pre": [], "images": [], "tables": []}
+    with new_probe(browser, site_url, site_dir) as probe:
+        probe.page.set_viewport_size({"width": 1400, "height": VIEWPORT_HEIGHT})
+        for page in chapter_pages(site_dir):
+            probe.open(page)
+            found["pre"] += [f"{page}: {item}" for item in probe.page.evaluate(_WIDE_PRE_JS)]
+            found["images"] += [
+                {**img, "page": page} for img in probe.page.evaluate(_FIGURE_SCALE_JS)
+            ]
+            found["tables"] += [f"{page}: {t}" for t in probe.page.evaluate(_WIDE_TABLE_JS)]
+    return found
+
+
+def test_code_fits_the_column(at_desktop_width: dict[str, list[Any]]) -> None:
     """On a desktop (1400 px), no visible code or output block scrolls sideways: code cells
     stay within 80 columns, and so do the outputs they print."""
-    probe.page.set_viewport_size({"width": 1400, "height": VIEWPORT_HEIGHT})
-    offenders: list[str] = []
-    for page in chapter_pages(probe.site_dir):
-        probe.open(page)
-        offenders.extend(f"{page}: {item}" for item in probe.page.evaluate(_WIDE_PRE_JS))
+    offenders = at_desktop_width["pre"]
     assert not offenders, (
         f"{len(offenders)} code block(s) wider than the text column at 1400px "
         "(shorten the line):\n" + _listing(offenders, limit=40)
@@ -524,23 +540,17 @@ async () => {
 """
 
 
-def test_figures_are_shown_near_their_natural_size(probe: PageProbe) -> None:
+def test_figures_are_shown_near_their_natural_size(at_desktop_width: dict[str, list[Any]]) -> None:
     """On a desktop (1400 px) every figure is shown at no less than 0.8 of its natural width,
     so the text in it reads at the size it was drawn (ebp.plots.style.MAX_FIGURE_WIDTH)."""
-    probe.page.set_viewport_size({"width": 1400, "height": VIEWPORT_HEIGHT})
-    shrunk: list[str] = []
-    n_images = 0
-    for page in chapter_pages(probe.site_dir):
-        probe.open(page)
-        for img in probe.page.evaluate(_FIGURE_SCALE_JS):
-            n_images += 1
-            scale = img["shown"] / img["natural"] if img["natural"] else 0.0
-            if scale < MIN_FIGURE_SCALE:
-                shrunk.append(
-                    f"{page}#{img['id']}: {img['natural']} px shown at {img['shown']:.0f} px "
-                    f"(scale {scale:.2f})"
-                )
-    assert n_images, "the chapters have figures"
+    images = at_desktop_width["images"]
+    shrunk = [
+        f"{img['page']}#{img['id']}: {img['natural']} px shown at {img['shown']:.0f} px "
+        f"(scale {img['shown'] / img['natural'] if img['natural'] else 0.0:.2f})"
+        for img in images
+        if not img["natural"] or img["shown"] / img["natural"] < MIN_FIGURE_SCALE
+    ]
+    assert images, "the chapters have figures"
     assert not shrunk, (
         f"{len(shrunk)} figure(s) shown at less than {MIN_FIGURE_SCALE} of their size at 1400px "
         "(make them narrower, or stack their panels):\n" + _listing(shrunk, limit=70)
@@ -556,14 +566,10 @@ _WIDE_TABLE_JS = """
 """
 
 
-def test_tables_fit_the_column(probe: PageProbe) -> None:
+def test_tables_fit_the_column(at_desktop_width: dict[str, list[Any]]) -> None:
     """On a desktop (1400 px) every table fits the text column: no column is hidden behind a
     sideways scroll (on a phone a wide table may scroll in its box)."""
-    probe.page.set_viewport_size({"width": 1400, "height": VIEWPORT_HEIGHT})
-    offenders: list[str] = []
-    for page in chapter_pages(probe.site_dir):
-        probe.open(page)
-        offenders.extend(f"{page}: {item}" for item in probe.page.evaluate(_WIDE_TABLE_JS))
+    offenders = at_desktop_width["tables"]
     assert not offenders, (
         f"{len(offenders)} table(s) wider than the text column at 1400px:\n" + _listing(offenders)
     )
