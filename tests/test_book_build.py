@@ -3,8 +3,9 @@
 These tests run ``jupyter-book build`` exactly as ``make book`` does and observe which
 chapters execute: each fixture chapter appends its name to the file named by
 ``EBP_EXEC_LOG`` when it runs. They prove that the execution cache is correct
-(nothing changed -> nothing runs; one chapter edited -> only it runs; ebp/ or the lock
-file changed -> every chapter importing ebp runs), that two clean builds give identical
+(nothing changed -> nothing runs; one chapter edited -> only it runs; a module of ebp/
+changed -> exactly the chapters whose imports reach it run; the lock file changed -> every
+chapter importing ebp runs), that two clean builds give identical
 figures and glued numbers, and that a failing cell fails the build with its traceback.
 """
 
@@ -79,8 +80,11 @@ def test_execution_cache_is_correct(tmp_path: Path) -> None:
     book = make_book(tmp_path)
 
     _, executed = build(book)
-    assert executed == ALL, "a first build executes every chapter"
+    assert executed == ALL, "a first build executes every chapter, each once"
     assert set(report(book).values()) == {"executed"}
+    pool = json.loads((book / "_build" / "execution-report.json").read_text())["parallel"]
+    assert pool["executed"] == len(ALL), "the chapters ran in the worker pool, not one by one"
+    assert pool["workers"] >= 1
 
     # (a) nothing changed: nothing re-executes.
     _, executed = build(book)
@@ -107,20 +111,37 @@ def test_execution_cache_is_correct(tmp_path: Path) -> None:
     assert report(book)["plain"] == "executed"
     assert report(book)["uses-ebp"] == "unchanged"
 
-    # (c) a file under ebp/ changed: every chapter importing ebp re-executes, no other.
-    with (book / "ebp" / "history.py").open("a") as f:
+    # (c) a module under ebp/ changed: exactly the chapters whose imports reach it re-execute.
+    # ebp/repro.py is run by `import ebp` (both chapters); ebp/plots/style.py only by
+    # uses-ebp (through ebp.plots); ebp/history.py and a new module by neither.
+    with (book / "ebp" / "repro.py").open("a") as f:
         f.write("\n# an edit to the package\n")
     _, executed = build(book)
     assert executed == WITH_EBP
+    with (book / "ebp" / "plots" / "style.py").open("a") as f:
+        f.write("\n# an edit to the plots\n")
+    _, executed = build(book)
+    assert executed == ["uses-ebp"]
+    assert report(book)["also-uses-ebp"] == "unchanged"
+    with (book / "ebp" / "history.py").open("a") as f:
+        f.write("\n# an edit no chapter imports\n")
+    (book / "ebp" / "new_module.py").write_text('"""New."""\n')
+    _, executed = build(book)
+    assert executed == []
 
-    # (c) the pinned versions changed: the same.
-    with (book / "requirements.lock").open("a") as f:
-        f.write("# a changed pin\n")
+    # A module starts importing another: its chapters now depend on that one too.
+    with (book / "ebp" / "repro.py").open("a") as f:
+        f.write("\nimport ebp.new_module  # noqa: F401\n")
+    _, executed = build(book)
+    assert executed == WITH_EBP
+    with (book / "ebp" / "new_module.py").open("a") as f:
+        f.write("X = 1\n")
     _, executed = build(book)
     assert executed == WITH_EBP
 
-    # A new module in the package counts too.
-    (book / "ebp" / "new_module.py").write_text('"""New."""\n')
+    # (c) the pinned versions changed: every chapter importing ebp re-executes.
+    with (book / "requirements.lock").open("a") as f:
+        f.write("# a changed pin\n")
     _, executed = build(book)
     assert executed == WITH_EBP
 
