@@ -2,8 +2,8 @@
 
 Every figure and number in the book is produced by this package.  The modules follow the
 book's data flow: ``data`` -> ``preprocess`` -> ``nn``/``losses`` -> ``hessian`` -> ``optim`` ->
-``train``/``many`` -> ``experiments`` -> ``plots`` (``tests/test_imports.py`` checks that no
-import goes round in a circle).
+``train``/``many`` -> ``landscape``/``second_order`` -> ``experiments`` -> ``plots``
+(``tests/test_imports.py`` checks that no import goes round in a circle).
 """
 
 from ebp.repro import seed_everything

@@ -34,6 +34,7 @@ from torch import nn
 
 import ebp.data as data
 import ebp.hessian as hs
+import ebp.landscape as land
 import ebp.losses as losses
 import ebp.many as many
 import ebp.nn as enn
@@ -385,6 +386,7 @@ OWN = "own"  # data, preprocess, rbf, schedules, presentation, repro, _validate
 A = "A"  # train, many, history, scratch, nn, losses, optim
 B = "B"  # hessian
 C = "C"  # quadratic, second_order
+D = "D"  # landscape
 
 
 @dataclass(frozen=True)
@@ -493,6 +495,51 @@ def _wolfe(**kw: Any) -> Any:
     args: dict[str, Any] = {"fun": qfun, "w": W0(), "p": -qfun(W0())[1]}
     args.update(kw)
     return so.wolfe_line_search(args.pop("fun"), args.pop("w"), args.pop("p"), **args)
+
+
+def traj() -> np.ndarray:
+    """A valid trajectory of 6 flat weight vectors of a 13-weight model, shape (6, 13)."""
+    return np.random.default_rng(2).normal(size=(6, 13)).cumsum(axis=0)
+
+
+def ldir(seed: int = 1) -> torch.Tensor:
+    """A filter-normalized direction of the float32 2-3-1 :func:`model` (13 entries)."""
+    return land.random_direction(model(), seed=seed)
+
+
+def _surface(**kw: Any) -> Any:
+    """``land.surface`` of :func:`model` on (X, Y), 1-D unless ``betas`` is given."""
+    args: dict[str, Any] = {"alphas": np.linspace(-1.0, 1.0, 3)}
+    if "betas" in kw:
+        args["directions"] = torch.stack([ldir(1), ldir(2)])
+    args.update(kw)
+    m_ = args.pop("model") if "model" in args else model()
+    loss = args.pop("loss") if "loss" in args else "mse"
+    Xv = args.pop("X") if "X" in args else X()
+    yv = args.pop("y") if "y" in args else Y()
+    d = args.pop("directions") if "directions" in args else ldir()
+    return land.surface(m_, loss, Xv, yv, d, args.pop("alphas"), **args)
+
+
+def _interpolate(**kw: Any) -> Any:
+    """``land.interpolate`` of :func:`model` on (X, Y) between its weights and a step away."""
+    w = land.flatten_params(model())
+    args: dict[str, Any] = {"theta_a": w, "theta_b": w + ldir(), "ts": np.linspace(0.0, 1.0, 3)}
+    args.update(kw)
+    m_ = args.pop("model") if "model" in args else model()
+    loss = args.pop("loss") if "loss" in args else "mse"
+    Xv = args.pop("X") if "X" in args else X()
+    yv = args.pop("y") if "y" in args else Y()
+    ends = args.pop("theta_a"), args.pop("theta_b"), args.pop("ts")
+    return land.interpolate(m_, loss, Xv, yv, *ends, **args)
+
+
+def _eigen(**kw: Any) -> Any:
+    args: dict[str, Any] = {"model": model(), "loss": "mse", "X": X(), "y": Y()}
+    args.update(kw)
+    return land.eigen_directions(
+        args.pop("model"), args.pop("loss"), args.pop("X"), args.pop("y"), **args
+    )
 
 
 CASES: list[Case] = [
@@ -2187,6 +2234,132 @@ CASES: list[Case] = [
         "v",
         "vector",
         lambda m: (lambda o: o.hessp(o.w0, m(np.ones(o.n))))(mobj()),
+    ),
+    # ---- ebp.landscape ------------------------------------------------------------------------
+    c(
+        D,
+        "landscape.random_direction",
+        "model",
+        "model",
+        lambda m: land.random_direction(m(model())),
+    ),
+    c(
+        D,
+        "landscape.random_direction",
+        "normalize",
+        "choice",
+        lambda m: land.random_direction(model(), normalize=m("filter")),
+    ),
+    c(
+        D,
+        "landscape.random_direction",
+        "ignore_bias",
+        "flag",
+        lambda m: land.random_direction(model(), ignore_bias=m(True)),
+    ),
+    c(
+        D,
+        "landscape.random_direction",
+        "seed",
+        "seed",
+        lambda m: land.random_direction(model(), seed=m(0)),
+    ),
+    c(
+        D,
+        "landscape.pca_directions",
+        "trajectory",
+        "matrix_free",
+        lambda m: land.pca_directions(m(traj())),
+    ),
+    c(D, "landscape.pca_directions", "n", "pos_int", lambda m: land.pca_directions(traj(), m(2))),
+    c(D, "landscape.eigen_directions", "model", "model", lambda m: _eigen(model=m(model()))),
+    c(D, "landscape.eigen_directions", "loss", "choice", lambda m: _eigen(loss=m("mse"))),
+    c(D, "landscape.eigen_directions", "X", "matrix", lambda m: _eigen(X=m(X()))),
+    c(D, "landscape.eigen_directions", "y", "targets", lambda m: _eigen(y=m(Y()))),
+    c(D, "landscape.eigen_directions", "n", "pos_int", lambda m: _eigen(n=m(2))),
+    c(D, "landscape.eigen_directions", "which", "choice", lambda m: _eigen(which=m("LA"))),
+    c(D, "landscape.eigen_directions", "seed", "seed", lambda m: _eigen(seed=m(0))),
+    c(D, "landscape.surface", "model", "model", lambda m: _surface(model=m(model()))),
+    c(D, "landscape.surface", "loss", "choice", lambda m: _surface(loss=m("mse"))),
+    c(D, "landscape.surface", "X", "matrix", lambda m: _surface(X=m(X()))),
+    c(D, "landscape.surface", "y", "targets", lambda m: _surface(y=m(Y()))),
+    c(
+        D,
+        "landscape.surface",
+        "directions",
+        "vector",
+        lambda m: _surface(directions=m(ldir())),
+        skip=("two_d",),  # a (1, P) array is one direction
+    ),
+    c(
+        D,
+        "landscape.surface",
+        "alphas",
+        "vector_free",
+        lambda m: _surface(alphas=m(np.linspace(-1.0, 1.0, 3))),
+    ),
+    c(
+        D,
+        "landscape.surface",
+        "betas",
+        "vector_free",
+        lambda m: _surface(betas=m(np.linspace(-1.0, 1.0, 2))),
+        "betas",
+        "directions",  # betas=None with two directions: the directions do not match
+    ),
+    c(
+        D,
+        "landscape.surface",
+        "origin",
+        "vector",
+        lambda m: _surface(origin=m(land.flatten_params(model()))),
+        skip=("None",),  # the model's weights
+    ),
+    c(D, "landscape.surface", "chunk_size", "pos_int", lambda m: _surface(chunk_size=m(4))),
+    c(D, "landscape.interpolate", "model", "model", lambda m: _interpolate(model=m(model()))),
+    c(D, "landscape.interpolate", "loss", "choice", lambda m: _interpolate(loss=m("mse"))),
+    c(D, "landscape.interpolate", "X", "matrix", lambda m: _interpolate(X=m(X()))),
+    c(D, "landscape.interpolate", "y", "targets", lambda m: _interpolate(y=m(Y()))),
+    *[
+        c(
+            D,
+            "landscape.interpolate",
+            end,
+            "vector",
+            lambda m, end=end: _interpolate(**{end: m(land.flatten_params(model()))}),
+        )
+        for end in ("theta_a", "theta_b")
+    ],
+    c(
+        D,
+        "landscape.interpolate",
+        "ts",
+        "vector_free",
+        lambda m: _interpolate(ts=m(np.linspace(0.0, 1.0, 3))),
+    ),
+    c(D, "landscape.interpolate", "chunk_size", "pos_int", lambda m: _interpolate(chunk_size=m(4))),
+    c(
+        D,
+        "landscape.project",
+        "trajectory",
+        "matrix_free",
+        lambda m: land.project(m(traj()), ldir()),
+    ),
+    c(
+        D,
+        "landscape.project",
+        "directions",
+        "vector",
+        lambda m: land.project(traj(), m(ldir())),
+        skip=("two_d",),  # a (1, P) array is one direction
+    ),
+    c(
+        D,
+        "landscape.project",
+        "origin",
+        "vector",
+        lambda m: land.project(traj(), ldir(), m(np.zeros(13))),
+        skip=("None",),  # the last iterate
     ),
 ]
 

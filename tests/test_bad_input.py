@@ -116,6 +116,7 @@ WALKED = [
     "hessian",
     "quadratic",
     "second_order",
+    "landscape",
 ]
 NOT_WALKED = {
     # results and records (built by ebp, not from user arguments)
@@ -140,6 +141,11 @@ NOT_WALKED = {
     "quadratic.HeavyBall",
     "second_order.LineSearchResult",
     "second_order.Result",
+    "landscape.EigenDirections",
+    "landscape.Interpolation",
+    "landscape.PCADirections",
+    "landscape.Projection",
+    "landscape.Surface",
     "hessian.NondeterministicOperatorWarning",
     "hessian.CurvatureOperator",  # abstract; MatrixOperator and HessianOperator are walked
     # tensor -> tensor activations (hot paths; torch's own errors)
@@ -154,6 +160,7 @@ NOT_WALKED = {
     "train.cross_entropy_loss",
     "train.get_loss",
     "train.mse_loss",
+    "landscape.flatten_params",  # ebp.hessian's, walked there
     # internal plumbing exported for ebp's own modules (inputs already checked by the caller)
     "losses.check_against_output",
     "losses.check_finite_parameters",
