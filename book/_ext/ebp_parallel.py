@@ -34,14 +34,32 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 
-def workers(setting: int) -> int:
-    """The pool size: ``setting`` if positive, else the number of usable CPU cores."""
-    if setting > 0:
-        return setting
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def cores() -> int:
+    """The number of CPU cores this process may use."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def workers(setting: int) -> int:
+    """The pool size: ``setting`` if positive, else the number of usable CPU cores."""
+    return setting if setting > 0 else cores()
+
+
+def _share_cores(threads: int) -> None:
+    """Run in each worker as it starts: its kernels use ``threads`` BLAS/OpenMP threads.
+
+    Two kernels with a thread per core each would oversubscribe the cores (and OpenMP threads
+    spin while they wait). The share depends on the configured pool size only, never on how
+    many chapters happen to need executing, so a chapter computes with the same thread count
+    in every build. A thread count set by the user is kept.
+    """
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, str(threads))
 
 
 def _execute(path: str, notebook: str, timeout: int | None, allow_errors: bool) -> tuple:
@@ -113,11 +131,17 @@ def pre_execute(
             pending[str(env.doc2path(docname))] = nb
     if not pending:
         return summary
-    n = min(n, len(pending))
-    logger.info(f"Executing {len(pending)} notebook(s) on {n} worker(s)")
+    logger.info(f"Executing {len(pending)} notebook(s) on {min(n, len(pending))} worker(s)")
     start = time.perf_counter()
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+    threads = max(1, cores() // n)
+    summary["threads_per_kernel"] = threads
+    with ProcessPoolExecutor(
+        max_workers=min(n, len(pending)),
+        mp_context=context,
+        initializer=_share_cores,
+        initargs=(threads,),
+    ) as pool:
         futures = [
             pool.submit(
                 _execute,
