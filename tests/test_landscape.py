@@ -511,3 +511,64 @@ def test_figures_refuse_mismatched_results(landscape_results):
         pl.plot_pca_trajectory(pca, pca)
     with pytest.raises(TypeError, match="curves"):
         pl.plot_loss_curves([1.0, 2.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Random architectures (hypothesis): small MLPs of random widths, depths and activations
+# ---------------------------------------------------------------------------------------------
+
+ARCHITECTURES = st.tuples(
+    st.integers(1, 4),  # inputs
+    st.lists(st.integers(1, 5), min_size=0, max_size=3),  # hidden widths (depth 1 to 4)
+    st.integers(1, 3),  # outputs
+    st.sampled_from(sorted(enn.ACTIVATIONS)),
+    st.integers(0, 2**16),  # seed of weights, biases, data and directions
+)
+GRID = hnp.arrays(np.float64, st.integers(1, 3), elements=st.floats(-2, 2), unique=True)
+
+
+def random_mlp(arch) -> tuple[nn.Module, np.ndarray, np.ndarray]:
+    """A float64 MLP of the drawn architecture, with non-zero biases, and data for it."""
+    n_in, hidden, n_out, act, seed = arch
+    model = enn.mlp((n_in, *hidden, n_out), activation=act, seed=seed, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.ndim == 1:
+                p.copy_(0.5 * torch.randn(p.shape, generator=gen, dtype=torch.float64))
+    X, y = data(P=7, n_in=n_in, out=n_out, seed=seed)
+    return model, X, y
+
+
+@settings(max_examples=25, deadline=None)
+@given(arch=ARCHITECTURES, a=GRID, b=GRID, chunk=st.integers(1, 5))
+def test_surface_equals_setting_the_weights_by_hand_on_random_architectures(arch, a, b, chunk):
+    model, X, y = random_mlp(arch)
+    alphas, betas = np.sort(a), np.sort(b)
+    d = [L.random_direction(model, seed=arch[-1]), L.random_direction(model, seed=arch[-1] + 1)]
+    before = _snapshot(model)
+    s = L.surface(model, "mse", X, y, d, alphas, betas, chunk_size=chunk)
+    _same(before, _snapshot(model))
+    theta = L.flatten_params(model).numpy()
+    D = torch.stack(d).numpy()
+    expected = np.array(
+        [[slow_loss(model, "mse", X, y, theta + ai * D[0] + bj * D[1]) for bj in betas]
+         for ai in alphas]
+    )  # fmt: skip
+    np.testing.assert_allclose(s.losses, expected, rtol=RTOL, atol=1e-12)
+    np.testing.assert_array_equal(s.origin, theta)
+    _same(before, _snapshot(model))
+
+
+@settings(max_examples=25, deadline=None)
+@given(arch=ARCHITECTURES)
+def test_filter_normalized_rows_have_the_weights_row_norms_on_random_architectures(arch):
+    model, _, _ = random_mlp(arch)
+    before = _snapshot(model)
+    d = L.random_direction(model, seed=arch[-1])
+    _same(before, _snapshot(model))
+    for w, piece in _pieces(model, d):
+        if w.ndim <= 1:
+            assert torch.all(piece == 0)  # biases get no direction
+        else:
+            torch.testing.assert_close(piece.norm(dim=1), w.norm(dim=1), rtol=1e-12, atol=0)
