@@ -300,7 +300,7 @@ TARGET_SCHEMES: dict[str, Callable[[float], tuple[float, float]]] = {
     "pm1": lambda value: (value, -value),
     "zero_one": lambda value: (0.5 + value / 2.0, 0.5 - value / 2.0),
 }
-"""Target schemes: name → function of ``value`` giving (target of the true class, of the others).
+"""Target schemes, name → function of ``value`` giving (target of the true class, of the others).
 
 ``"one_hot"``: ``value`` and 0; ``"pm1"``: ``+value`` and ``−value`` (the paper's ±1 targets for
 its symmetric sigmoid when ``value = 1``); ``"zero_one"``: ``0.5 ± value/2``, targets inside

@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
-"""A loss: ``loss(output, target)`` → scalar tensor (mean over the patterns)."""
+"""A loss, ``loss(output, target)`` → scalar tensor (mean over the patterns)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def batched_loss(loss: str | LossFn) -> Callable[[Tensor, Tensor, bool], Tensor]
     ``outputs`` is ``(K, P, …)``, the stacked outputs of the models; ``targets`` is shared,
     ``(P, …)``, or one per model, ``(K, P, …)``, as ``per_model`` says.  Returns ``(E_k)_k``,
     shape ``(K,)``, where ``E_k = loss(outputs[k], targets[k])`` with the function of
-    :data:`LOSSES` (equal to rounding).  The named losses are written for the stacked
+    :data:`~ebp.losses.LOSSES` (equal to rounding).  The named losses are written for the stacked
     outputs, with the classes of cross-entropy on an inner axis: PyTorch's softmax over a
     short last axis (10 classes) costs about ten times more than over an outer one.  A callable
     loss is mapped over the models with :func:`torch.func.vmap`.

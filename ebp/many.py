@@ -93,9 +93,11 @@ class ManyHistory:
         The trained models: copies of the input models holding the final weights (a diverged
         model keeps the weights it had when its divergence was detected).  The input models
         are not modified.
-    eta, momentum
-        The learning rate (of the first update, η_k(0), for a schedule or the adaptive rate)
-        and the momentum of each model, shape ``(K,)``.
+    eta
+        The learning rate of each model, shape ``(K,)`` (of the first update, η_k(0), for a
+        schedule or the adaptive rate).
+    momentum
+        The momentum of each model, shape ``(K,)``.
     seed
         The shuffling seed of each model, shape ``(K,)``.
 

@@ -184,7 +184,7 @@ class PaperAdaptiveRate(torch.optim.Optimizer):
 
     @property
     def eta(self) -> float | list[float]:
-        """The current rate η(t): a float, or one per group with ``per_group=True``."""
+        """The current rate η(t), a float, or one per group with ``per_group=True``."""
         etas = [float(g["lr"]) for g in self.param_groups]
         return etas if self.per_group else etas[0]
 
@@ -390,8 +390,9 @@ class SDLM(torch.optim.Optimizer):
     with :func:`ebp.train.fit`, through its optimizer factory::
 
         fit(model, X, y, eta=0.05, epochs=2, batch_size=1,
-            optimizer=lambda params: SDLM(params, mu=0.01, model=model, data=(X, y),
-                                          refresh_every=1, refresh_unit="epoch", subset=100))
+            optimizer=lambda params: SDLM(
+                params, mu=0.01, model=model, data=(X, y),
+                refresh_every=1, refresh_unit="epoch", subset=100))
 
     ``fit`` sets every group's ``"lr"`` to its ``eta``, and here ``"lr"`` *is* ε: pass ε as
     ``fit``'s ``eta`` (a schedule of ``eta`` then scales ε).
@@ -416,7 +417,7 @@ class SDLM(torch.optim.Optimizer):
         keeps only the latest.
     model, loss, data
         The network (it must own every parameter in ``params``), the loss (a name of
-        :data:`ebp.train.LOSSES` or a callable; ``"backprop"`` needs a name) and the training
+        :data:`ebp.losses.LOSSES` or a callable; ``"backprop"`` needs a name) and the training
         data ``(X, y)`` or an :class:`ebp.data.Dataset`.  ``data`` switches on the automatic
         mode and needs ``model``.
     curvature
@@ -766,14 +767,10 @@ LAMBDA_MATRICES: tuple[str, ...] = ("hessian", "gauss_newton")
 class LambdaMaxRate(NamedTuple):
     """The rate ``η = 1/λ_max`` and the eigenvalue computation behind it.
 
-    Unpacks as ``eta, result = eta_from_lambda_max(...)``.
-
-    Attributes
-    ----------
-    eta : float
-        ``1/λ_max`` (eq 39); the largest stable rate is twice it (eq 38).
-    result : EigenResult or EigenResults
-        From :func:`ebp.hessian.power_method` or :func:`ebp.hessian.lanczos_eigs`.
+    Unpacks as ``eta, result = eta_from_lambda_max(...)``: ``eta`` is ``1/λ_max`` (eq 39;
+    the largest stable rate is twice it, eq 38), and ``result`` the
+    :class:`~ebp.hessian.EigenResult` or :class:`~ebp.hessian.EigenResults` of
+    :func:`ebp.hessian.power_method` or :func:`ebp.hessian.lanczos_eigs`.
     """
 
     eta: float
@@ -830,6 +827,19 @@ def eta_from_lambda_max(
     ------
     ValueError
         If λ_max ≤ 0 (no positive curvature: eq 39 gives no rate) or did not converge.
+
+    Examples
+    --------
+    A linear unit's Hessian is ``(1/P) Σ_p x^p x^pᵀ`` (eq 29), here ``diag(0.5, 2)``:
+
+    >>> import torch
+    >>> from ebp.optim import eta_from_lambda_max
+    >>> model = torch.nn.Linear(2, 1, bias=False)
+    >>> X = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    >>> data = (X, torch.zeros(2, 1))
+    >>> rate = eta_from_lambda_max(model, "mse", data, method="lanczos")
+    >>> round(rate.lambda_max, 6), round(rate.eta, 6), round(rate.eta_max, 6)
+    (2.0, 0.5, 1.0)
     """
     check_instance(model, nn.Module, "model")
     method = check_choice(method, "method", LAMBDA_METHODS)

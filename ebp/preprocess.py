@@ -517,6 +517,24 @@ def paper_pipeline(eps: float = 0.0) -> Pipeline:
     """Fig 3's pipeline: mean cancellation → KL expansion → covariance equalization (§4.3).
 
     Equivalent to :class:`PCAWhiten` ``(eps)``, but in three visible steps.
+
+    Examples
+    --------
+    Fitted on the training set, applied to any data:
+
+    >>> import numpy as np
+    >>> from ebp.preprocess import paper_pipeline
+    >>> rng = np.random.default_rng(0)
+    >>> A = np.array([[3.0, 1.0], [0.0, 0.5]])
+    >>> X_train = 5.0 + rng.normal(size=(200, 2)) @ A
+    >>> pipe = paper_pipeline().fit(X_train)
+    >>> Z = pipe.transform(X_train)
+    >>> bool(np.allclose(Z.mean(axis=0), 0.0))  # centred
+    True
+    >>> bool(np.allclose(Z.T @ Z / len(Z), np.eye(2)))  # identity covariance
+    True
+    >>> [name for name, _ in pipe.steps]
+    ['center', 'pcadecorrelate', 'standardize']
     """
     return compose(Center(), PCADecorrelate(), Standardize(eps=eps))
 

@@ -192,6 +192,19 @@ def descend(
     ------
     ValueError
         For bad arguments, and when an iterate overflows (``"diverged to inf after k steps"``).
+
+    Examples
+    --------
+    With ``η = 1/λ_max`` the steep direction is solved in one step, and the flat one shrinks by
+    ``1 − η λ_min = 0.9`` per step:
+
+    >>> import numpy as np
+    >>> from ebp.quadratic import descend
+    >>> descend(np.diag([1.0, 10.0]), [1.0, 1.0], eta=0.1, steps=3)
+    array([[1.   , 1.   ],
+           [0.9  , 0.   ],
+           [0.81 , 0.   ],
+           [0.729, 0.   ]])
     """
     H = _hessian(H)
     n = H.shape[0]
@@ -303,6 +316,13 @@ def eta_opt(H: Any) -> float:
     (eq 24); in n-D it is the paper's choice ``η = 1/λ_max`` (eq 39), optimal for the steepest
     direction, which leaves the others contracting by ``1 − λ_i/λ_max`` per step (see
     :func:`best_eta` for the rate that minimises the worst direction's factor).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ebp.quadratic import eta_opt
+    >>> eta_opt(np.diag([1.0, 10.0]))
+    0.1
     """
     return float(1.0 / _positive_definite(H)[-1])
 

@@ -250,7 +250,7 @@ def kmeans_centres(
 
     Returns
     -------
-    (centres, widths)
+    centres, widths : numpy.ndarray
         float64 arrays of shapes ``(n_centres, n_in)`` and ``(n_centres,)``.
     """
     from sklearn.cluster import KMeans
@@ -397,7 +397,7 @@ def output_hessian(model: tnn.Sequential, X: Any) -> np.ndarray:
     """The Hessian ``H = (1/P) Σ_p Φ̃_p Φ̃_pᵀ`` of the squared error in one output's weights.
 
     With every layer but the last frozen, the cost ``E = (1/2P) Σ_p ‖d_p − W Φ̃_p‖²`` of
-    :func:`ebp.train.mse_loss` is the LMS cost of eq 28 on the features ``Φ̃`` (bias
+    :func:`ebp.losses.mse_loss` is the LMS cost of eq 28 on the features ``Φ̃`` (bias
     included), so its Hessian with respect to each output unit's weights is eq 29's
     ``(1/P) Σ Φ̃ Φ̃ᵀ``, whatever the targets.
     """

@@ -147,6 +147,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "relu": Activation("relu", _relu, _relu_prime),
     "identity": Activation("identity", _identity, _identity_prime),
 }
+"""The activations by name, each with its derivative (as :meth:`Network.create` takes them)."""
 
 
 def get_activation(name: str) -> Activation:
@@ -159,6 +160,7 @@ def get_activation(name: str) -> Activation:
 # ---------------------------------------------------------------------------------------------
 
 LOSSES: tuple[str, ...] = ("mse", "bce", "softmax_ce")
+"""The losses' names (``"softmax_ce"`` is :mod:`ebp.losses`' ``"cross_entropy"``)."""
 OUTPUT_ACTIVATION_FOR_LOSS: dict[str, str] = {"bce": "logistic", "softmax_ce": "identity"}
 """The output activation a loss requires (``"mse"`` accepts any)."""
 
@@ -302,6 +304,7 @@ def loss_delta(
 # ---------------------------------------------------------------------------------------------
 
 INITS: tuple[str, ...] = ("lecun", "lecun_uniform", "normal", "zeros")
+"""The weight initializations of :meth:`Network.create` (its ``init``)."""
 
 
 @dataclass

@@ -120,7 +120,7 @@ def evaluate(model: nn.Module, X: Any, y: Any, loss: str | LossFn = "mse") -> fl
     X, y
         Inputs and targets (see :mod:`ebp.losses` for the targets each loss takes).
     loss
-        A name in :data:`LOSSES` or a callable.  ``"mse"`` (the default) is
+        A name in :data:`~ebp.losses.LOSSES` or a callable.  ``"mse"`` (the default) is
         ``(1/P) Σ_p ½ ‖d^p − o^p‖²``, with the paper's ½ and a sum over the ``K`` outputs:
         ``K/2`` times ``torch.nn.MSELoss()``, not the same number (:mod:`ebp.losses`).
     """
@@ -448,6 +448,22 @@ def fit(
         model with no trainable parameter or whose forward pass does not return a tensor, a
         loss that does not return a scalar, an optimizer factory that ignores the parameters
         it is given.
+
+    Examples
+    --------
+    A linear unit learns ``y = 2 a + b`` by full-batch gradient descent:
+
+    >>> import numpy as np
+    >>> from ebp.nn import mlp
+    >>> from ebp.train import fit
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    >>> y = X @ np.array([[2.0], [1.0]])
+    >>> model = mlp([2, 1], seed=0)
+    >>> history = fit(model, X, y, loss="mse", eta=0.5, epochs=200)
+    >>> len(history.train_loss)  # before training, then after every epoch
+    201
+    >>> bool(history.train_loss[-1] < 1e-6)
+    True
     """
     model = check_model(model)
     if device is not None:

@@ -65,10 +65,10 @@ __all__ = [
 ]
 
 SIZES: tuple[int, ...] = (64, 12, 12, 10)
-"""The default network: 64 pixels, two hidden layers of 12 units, 10 outputs (1066 weights)."""
+"""The default network, 64 pixels, two hidden layers of 12 units, 10 outputs (1066 weights)."""
 
 INPUTS: tuple[str, ...] = ("standardized", "raw")
-"""Input codings: every pixel centred and scaled to unit variance on the training set, or the
+"""Input codings, either every pixel centred and scaled to unit variance on the training set, or the
 raw pixel values in [0, 1] (mean about 0.3: not centred)."""
 
 
@@ -192,10 +192,10 @@ def train_networks(
 
     Returns
     -------
-    models, X, T, history
-        The trained networks (the untrained ones when ``settings.epochs`` is 0, with
-        ``history`` ``None``), the training inputs and targets, and the
-        :class:`ebp.many.ManyHistory`.
+    tuple
+        ``(models, X, T, history)``: the trained networks (the untrained ones when
+        ``settings.epochs`` is 0, with ``history`` ``None``), the training inputs and
+        targets, and the :class:`ebp.many.ManyHistory`.
     """
     setup = _check_setup(setup)
     seeds = _check_seeds(seeds)

@@ -298,9 +298,9 @@ class LinearUnitProblem:
     H: dict[bool, np.ndarray]
     """``bias → H = (1/P) Σ x xᵀ`` (eq 29), ``(3, 3)`` with the bias input, ``(2, 2)`` without."""
     lam: dict[bool, np.ndarray]
-    """``bias → `` eigenvalues of ``H``, ascending."""
+    """``bias →`` eigenvalues of ``H``, ascending."""
     w_star: dict[bool, np.ndarray]
-    """``bias → `` the least-squares weights (the bias last)."""
+    """``bias →`` the least-squares weights (the bias last)."""
     eta_max: dict[bool, float]
     """``bias → 2/λ_max`` (eq 38)."""
 

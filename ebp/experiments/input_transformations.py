@@ -399,7 +399,8 @@ def offset_steps(
 
 @dataclass(frozen=True)
 class TrainingCheck:
-    """Batch training of a linear unit (:func:`ebp.train.fit`) against :func:`descend`.
+    """Batch training of a linear unit (:func:`ebp.train.fit`) against
+    :func:`~ebp.quadratic.descend`.
 
     Attributes
     ----------

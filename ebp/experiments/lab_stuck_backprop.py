@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 SIZES: tuple[int, ...] = (2, 20, 20, 1)
-"""Layer widths of the lab's network: 2 inputs, two hidden layers of 20, one linear output."""
+"""Layer widths of the lab's network, 2 inputs, two hidden layers of 20, one linear output."""
 ETA = 0.05
 """The learning rate of every configuration but ``"larger_eta"`` and ``"clipping_only"``."""
 EPOCHS = 200
@@ -196,7 +196,7 @@ FIX_PATH: tuple[str, ...] = ("beginner", "inputs", "targets", "init", "all")
 """The fixes added one at a time, each on top of the previous one."""
 
 REFLEXES: tuple[str, ...] = ("beginner", "larger_eta", "clipping_only")
-"""What a beginner tries first: a larger learning rate, then clipping."""
+"""What a beginner tries first, a larger learning rate, then clipping."""
 
 
 def get_config(config: str | LabConfig) -> LabConfig:

@@ -79,7 +79,7 @@ class LossCurves:
 
     @property
     def max_grad_error(self) -> float:
-        """Largest |autograd − closed form| over all curves and grid points."""
+        """Largest ``|autograd − closed form|`` over all curves and grid points."""
         return max(float(np.max(np.abs(self.grad[k] - self.grad_formula[k]))) for k in self.grad)
 
 
@@ -117,8 +117,8 @@ def loss_curves(
 ) -> LossCurves:
     """Losses of :mod:`ebp.train` and their gradients along the output's weighted sum ``z``.
 
-    The gradients come from autograd applied to :func:`ebp.train.mse_loss`,
-    :func:`~ebp.train.bce_loss` and :func:`~ebp.train.cross_entropy_loss`, and again from the
+    The gradients come from autograd applied to :func:`ebp.losses.mse_loss`,
+    :func:`~ebp.losses.bce_loss` and :func:`~ebp.losses.cross_entropy_loss`, and again from the
     closed forms ``z − 1``, ``(f(z) − 1) f'(z)``, ``σ(z) − 1`` and ``p(z) − 1``.
 
     Parameters

@@ -73,7 +73,7 @@ FIXES: dict[str, Any] = {
     "pca_whitened": preprocess.paper_pipeline,
     "zca_whitened": preprocess.ZCAWhiten,
 }
-"""The fixes applied to the spoiled inputs: name → factory of an unfitted transform.
+"""The fixes applied to the spoiled inputs, name → factory of an unfitted transform.
 
 ``"pca_whitened"`` is Fig 3's pipeline (mean cancellation → KL expansion → covariance
 equalization), which equals :class:`ebp.preprocess.PCAWhiten`.

@@ -53,7 +53,7 @@ RATIOS: np.ndarray = 2.0 ** (np.arange(-12, 7) / 3.0)
 from 0.25 to 4 are target R8's range)."""
 
 R8_WINDOW: tuple[float, float] = (0.75, 1.5)
-"""Target R8: the best ratio should lie in this interval."""
+"""Target R8, the interval the best ratio should lie in."""
 
 
 def digit_problem(

@@ -179,7 +179,7 @@ class MoonsComparison:
         Family → ``(len(seeds),)``.
     far_output
         Family → ``(len(seeds),)``: the mean of ``|g(x)|`` over points on a circle of radius
-        :attr:`far_radius` around the data's centre.
+        ``far_radius`` around the data's centre.
     far_response
         Family → ``(len(seeds),)``: the mean, over the same circle, of the largest hidden-unit
         response ``max_i |h_i(x)|``.

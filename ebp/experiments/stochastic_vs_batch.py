@@ -73,7 +73,7 @@ __all__ = [
 ]
 
 ETAS: tuple[float, ...] = tuple(0.025 * 2 ** (k / 2) for k in range(15))
-"""The learning-rate grid every method is swept over: 0.025 to 3.2 in steps of √2."""
+"""The learning-rate grid every method is swept over, 0.025 to 3.2 in steps of √2."""
 
 MIN_UPDATES = 100
 """Every run is given at least this many updates …"""
@@ -136,8 +136,8 @@ def hessian_eigenvalues(X: np.ndarray, *, bias: bool = True) -> np.ndarray:
 
 
 def budget_epochs(n_patterns: int, batch_size: int) -> int:
-    """Epochs that give a run at least :data:`MIN_UPDATES` updates and
-    :data:`MIN_PRESENTATIONS` presentations.
+    """Epochs that give a run at least ``MIN_UPDATES`` updates and
+    ``MIN_PRESENTATIONS`` presentations.
 
     Parameters
     ----------
@@ -304,8 +304,8 @@ class Sweep:
 
     @property
     def best(self) -> int:
-        """Index of the best rate: every seed reaches the target, in the fewest presentations on
-        average (ties: the smaller rate)."""
+        """Index of the best rate, the one where every seed reaches the target, in the fewest
+        presentations on average (ties: the smaller rate)."""
         if not self.eligible.any():
             raise ValueError(
                 f"no learning rate reached the target {self.target:.4g} with every seed within "
@@ -642,7 +642,7 @@ class Redundancy:
 
     @property
     def redundancy_gain(self) -> float:
-        """How much the copies multiply the ratio: ``ratio(redundant) / ratio(original)``.
+        """How much the copies multiply the ratio, ``ratio(redundant) / ratio(original)``.
 
         Batch learning pays ``copies`` times more per epoch on the copies; if online learning
         pays nothing extra, this is ``copies``, the paper's argument.

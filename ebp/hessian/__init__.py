@@ -11,19 +11,15 @@ Everything starts from an operator, a symmetric linear map on flat parameter vec
 
 Then:
 
-========================================  ========================================================
-dense matrices                            :func:`dense_hessian`, ``op.dense()``,
-                                          :func:`flatten_params`, :func:`unflatten_params`
-diagonals                                 :func:`hessian_diagonal`, :func:`gauss_newton_diagonal`,
-                                          :func:`backprop_diagonal` (§7.4),
-                                          :func:`hutchinson_diagonal`
-eigenvalues                               :func:`top_eigenvalues` (Lanczos, the one to use),
-                                          :func:`power_method` (eq 60), :func:`lanczos_eigs`,
-                                          :func:`deflated_power_method` (for teaching)
-the paper's estimates (§9.2)              :func:`taylor_estimate` (eq 63),
-                                          :func:`online_eigenvalue_estimate` (eq 64)
-trace and spectrum                        :func:`hutchinson_trace`, :func:`slq_density`
-========================================  ========================================================
+- dense matrices: :func:`dense_hessian`, ``op.dense()``, :func:`flatten_params`,
+  :func:`unflatten_params`;
+- diagonals: :func:`hessian_diagonal`, :func:`gauss_newton_diagonal`,
+  :func:`backprop_diagonal` (§7.4), :func:`hutchinson_diagonal`;
+- eigenvalues: :func:`top_eigenvalues` (Lanczos, the one to use), :func:`power_method`
+  (eq 60), :func:`lanczos_eigs`, :func:`deflated_power_method` (for teaching);
+- the paper's estimates (§9.2): :func:`taylor_estimate` (eq 63),
+  :func:`online_eigenvalue_estimate` (eq 64);
+- trace and spectrum: :func:`hutchinson_trace`, :func:`slq_density`.
 
 Every operator counts its products (``op.n_products``) and converts to a SciPy
 ``LinearOperator`` (``op.as_linear_operator()``).  A model with dropout or batch-norm in training

@@ -1,12 +1,15 @@
 """Diagonals of the Hessian and of the Gauss–Newton matrix (paper §7.4, §9.1).
 
-- :func:`hessian_diagonal`: exact, from the dense matrix (small networks).
-- :func:`gauss_newton_diagonal`: exact ``diag(Jᵀ (∂²L/∂o²) J)`` from per-pattern Jacobians.
-- :func:`backprop_diagonal`: the paper's backpropagated diagonal (§7.4, eqs 54–58), one
-  backward pass that keeps only diagonal second derivatives of the states.
-- :func:`hutchinson_diagonal`: the unbiased estimate ``E[z ⊙ H z]`` over random signs ``z``.
+- :func:`~ebp.hessian.hessian_diagonal`: exact, from the dense matrix (small networks).
+- :func:`~ebp.hessian.gauss_newton_diagonal`: exact ``diag(Jᵀ (∂²L/∂o²) J)`` from
+  per-pattern Jacobians.
+- :func:`~ebp.hessian.backprop_diagonal`: the paper's backpropagated diagonal (§7.4,
+  eqs 54–58), one backward pass that keeps only diagonal second derivatives of the states.
+- :func:`~ebp.hessian.hutchinson_diagonal`: the unbiased estimate ``E[z ⊙ H z]`` over random
+  signs ``z``.
 
-Each returns a :class:`DiagonalResult`; :meth:`DiagonalResult.error` compares it with an exact one.
+Each returns a :class:`~ebp.hessian.DiagonalResult`;
+:meth:`~ebp.hessian.DiagonalResult.error` compares it with an exact one.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ __all__ = [
 ]
 
 BACKPROP_LOSSES: tuple[str, ...] = ("mse", "cross_entropy", "softmax_ce", "bce")
-"""Losses :func:`backprop_diagonal` knows the output second derivatives of."""
+"""Losses :func:`~ebp.hessian.backprop_diagonal` knows the output second derivatives of."""
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,21 @@
 """Eigenvalues of a curvature operator from products only (paper §7.5, §9.2).
 
-- :func:`power_method`: the paper's eq 60, ``Ψ ← H Ψ / ‖Ψ‖``, with a residual stopping rule,
-  and explicit choice of which end of the spectrum (``which``).
-- :func:`top_eigenvalues`: ``k`` eigenpairs the best way the toolkit knows, Lanczos
-  (:func:`lanczos_eigs`); use it unless you are studying a particular method.
-- :func:`lanczos_eigs`: Lanczos (ARPACK through :func:`scipy.sparse.linalg.eigsh`), with a dense
-  eigensolver for operators too small for ARPACK.
-- :func:`deflated_power_method`: ``k`` eigenpairs by the power method with deflation, for
-  teaching: on the book's networks it takes 18–110 times the products of Lanczos and can leave
-  eigenpairs of a clustered spectrum unconverged (``benchmarks/hessian.py``).
+- :func:`~ebp.hessian.power_method`: the paper's eq 60, ``Ψ ← H Ψ / ‖Ψ‖``, with a residual
+  stopping rule, and explicit choice of which end of the spectrum (``which``).
+- :func:`~ebp.hessian.top_eigenvalues`: ``k`` eigenpairs the best way the toolkit knows, Lanczos
+  (:func:`~ebp.hessian.lanczos_eigs`); use it unless you are studying a particular method.
+- :func:`~ebp.hessian.lanczos_eigs`: Lanczos (ARPACK through
+  :func:`scipy.sparse.linalg.eigsh`), with a dense eigensolver for operators too small for
+  ARPACK.
+- :func:`~ebp.hessian.deflated_power_method`: ``k`` eigenpairs by the power method with
+  deflation, for teaching: on the book's networks it takes 18–110 times the products of
+  Lanczos and can leave eigenpairs of a clustered spectrum unconverged
+  (``benchmarks/hessian.py``).
 
 ``which`` follows SciPy: ``"LA"`` largest algebraic (the most positive), ``"SA"`` smallest
 algebraic (the most negative), ``"LM"`` largest in magnitude.  The power method by itself finds
 the largest magnitude; ``"LA"`` and ``"SA"`` shift the operator when needed (see
-:func:`power_method`).
+:func:`~ebp.hessian.power_method`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 WHICH: tuple[str, ...] = ("LA", "SA", "LM")
-"""Which end of the spectrum: largest algebraic, smallest algebraic, largest magnitude."""
+"""Which end of the spectrum, largest algebraic, smallest algebraic or largest magnitude."""
 
 STOPS: tuple[str, ...] = ("residual", "change")
 
@@ -295,6 +297,17 @@ def top_eigenvalues(
     -------
     EigenResults
         Ordered from the requested end inwards.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ebp.hessian import MatrixOperator, top_eigenvalues
+    >>> op = MatrixOperator(np.diag(np.arange(1.0, 31.0)))
+    >>> top = top_eigenvalues(op, k=3)
+    >>> np.round(top.values, 6), top.method
+    (array([30., 29., 28.]), 'lanczos')
+
+    For a network, ``op`` is a :class:`HessianOperator` (see its example).
     """
     return lanczos_eigs(op, k, which=which, tol=tol, seed=seed, residuals=residuals)
 
@@ -421,6 +434,14 @@ def lanczos_eigs(
     EigenResults
         Ordered from the requested end inwards; ``converged`` false (and NaN values) for pairs
         ARPACK did not converge within ``maxiter``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ebp.hessian import lanczos_eigs
+    >>> res = lanczos_eigs(np.diag(np.arange(1.0, 31.0)), k=2, which="SA")
+    >>> np.round(res.values, 6), bool(res.converged.all())
+    (array([1., 2.]), True)
     """
     op = as_operator(op, "op")
     k = check_int(k, "k", min_value=1)

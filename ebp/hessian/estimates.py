@@ -28,8 +28,8 @@ __all__ = [
 ]
 
 FIG24_GAMMA_STEPS: tuple[tuple[int, float], ...] = ((0, 0.1), (20, 0.03), (80, 0.01), (200, 0.003))
-"""Fig 24's γ schedule: ``(from presentation, γ)``: 0.1, then 0.03 from 20, 0.01 from 80 and
-0.003 from 200."""
+"""Fig 24's γ schedule, pairs ``(from presentation, γ)``: 0.1, then 0.03 from 20, 0.01 from 80
+and 0.003 from 200."""
 
 
 def gamma_schedule(t: int, steps: Sequence[tuple[int, float]] = FIG24_GAMMA_STEPS) -> float:
@@ -144,7 +144,7 @@ class OnlineEstimate:
 
     @property
     def estimates(self) -> np.ndarray:
-        """The eigenvalue estimate after each presentation: ``‖Ψ‖`` with the correction, and
+        """The eigenvalue estimate after each presentation, ``‖Ψ‖`` with the correction, and
         ``γ‖Ψ‖`` for the rule as printed (whose ``‖Ψ‖`` settles near ``λ/γ``)."""
         return self.norms if self.corrected else self.gammas * self.norms
 
@@ -181,8 +181,9 @@ def online_eigenvalue_estimate(
     n_presentations
         How many patterns to present.
     gamma
-        ``"fig24"`` (default): the schedule of Fig 24 (:data:`FIG24_GAMMA_STEPS`); a constant
-        in (0, 1]; or a function of the presentation index ``t`` (0-based).
+        ``"fig24"`` (default): the schedule of Fig 24
+        (:data:`~ebp.hessian.estimates.FIG24_GAMMA_STEPS`); a constant in (0, 1]; or a function
+        of the presentation index ``t`` (0-based).
     alpha
         The difference step; default ``√ε (1 + ‖w‖)``.
     corrected

@@ -10,7 +10,8 @@ With ``o(w)`` the network's outputs on a batch and ``J = ∂o/∂w`` their Jacob
     the paper's square-Jacobian approximation (§7.2, eqs 48–51) ``(1/P) Σ_p J_pᵀ J_p``, which
     ignores the loss and equals ``G`` for the book's squared error ``(1/P) Σ_p ½‖d − o‖²``.
 
-Both are averaged over batches with weights by batch size, like :class:`HessianOperator`.
+Both are averaged over batches with weights by batch size, like
+:class:`~ebp.hessian.HessianOperator`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 GAUSS_NEWTON_KINDS: tuple[str, ...] = ("ggn", "square_jacobian")
-"""The Gauss–Newton matrices of :class:`GaussNewtonOperator`."""
+"""The Gauss–Newton matrices of :class:`~ebp.hessian.GaussNewtonOperator`."""
 
 
 class GaussNewtonOperator(HessianOperator):

@@ -5,8 +5,8 @@ averaged with weights ``n_b / N`` by batch size, so for a loss that is a mean ov
 (every loss of :mod:`ebp.train`) ``E`` is the loss of all ``N`` patterns at once, and its Hessian
 and products are those of the full-data loss.  **A loss that sums over its patterns** (e.g.
 ``nn.MSELoss(reduction="sum")``) is rescaled by ``n_b / N`` batch by batch, which is no multiple
-of the full-data sum when batches differ in size; :class:`HessianOperator` warns when a callable
-loss looks like a sum and data come in several batches.
+of the full-data sum when batches differ in size; :class:`~ebp.hessian.HessianOperator` warns
+when a callable loss looks like a sum and data come in several batches.
 
 Two exact products (paper §7.5 mentions the exact alternative to eq 59):
 
@@ -23,7 +23,7 @@ Two exact products (paper §7.5 mentions the exact alternative to eq 59):
     forward-mode rules (about 2 s).
 
 and the paper's finite difference, eq 59, ``H v ≈ (1/α)[∇E(w + α v) − ∇E(w)]``
-(:func:`finite_difference_hvp`).
+(:func:`~ebp.hessian.finite_difference_hvp`).
 """
 
 from __future__ import annotations
@@ -74,10 +74,10 @@ __all__ = [
 
 DENSE_MAX_BYTES: int = 2 * 1024**3
 """The default limit on the memory of a dense ``n × n`` matrix (2 GiB: ``n`` ≈ 16 000 in
-float64); pass ``max_bytes=None`` to :meth:`CurvatureOperator.dense` to lift it."""
+float64); pass ``max_bytes=None`` to :meth:`~ebp.hessian.CurvatureOperator.dense` to lift it."""
 
 HVP_METHODS: tuple[str, ...] = ("forward_over_reverse", "double_backward")
-"""The exact Hessian–vector products of :class:`HessianOperator`."""
+"""The exact Hessian–vector products of :class:`~ebp.hessian.HessianOperator`."""
 
 
 class NondeterministicOperatorWarning(UserWarning):
@@ -433,7 +433,7 @@ class CurvatureOperator:
             Columns computed at once.
         max_bytes
             Refuse (``ValueError``) when the ``n × n`` matrix would need more memory than this
-            (default :data:`DENSE_MAX_BYTES`, 2 GiB); ``None`` lifts the limit.
+            (default ``DENSE_MAX_BYTES``, 2 GiB); ``None`` lifts the limit.
         """
         chunk_size = check_positive(chunk_size, "chunk_size", integer=True)
         _check_dense_size(self.dim, self.dtype, max_bytes)
@@ -512,6 +512,8 @@ def as_operator(A: Any, name: str = "op") -> CurvatureOperator:
 class HessianOperator(CurvatureOperator):
     """The Hessian of the full-data loss at the current weights, applied by exact products.
 
+    Use :meth:`from_function` for a scalar function of a flat vector instead.
+
     Parameters
     ----------
     model
@@ -540,8 +542,6 @@ class HessianOperator(CurvatureOperator):
         backward passes).  It keeps the activations of all the data in memory while the
         operator lives; set false for large data.
 
-    Use :meth:`from_function` for a scalar function of a flat vector instead.
-
     Notes
     -----
     **Batches and sum-reduced losses.**  The objective is ``E(w) = Σ_b (n_b / N) E_b(w)``.
@@ -565,6 +565,24 @@ class HessianOperator(CurvatureOperator):
     ------
     ValueError
         If the loss is not finite at the model's weights.
+
+    Examples
+    --------
+    A linear unit's Hessian is ``(1/P) Σ_p x^p x^pᵀ`` (eq 29), whatever its weights:
+
+    >>> import torch
+    >>> from ebp.hessian import HessianOperator
+    >>> model = torch.nn.Linear(2, 1, bias=False)
+    >>> X = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    >>> y = torch.zeros(2, 1)
+    >>> H = HessianOperator(model, "mse", (X, y))
+    >>> H.matvec(torch.tensor([1.0, 1.0]))
+    tensor([0.5000, 2.0000])
+    >>> H.dense()
+    tensor([[0.5000, 0.0000],
+            [0.0000, 2.0000]])
+    >>> H.n_products  # one product, then one per column
+    3
     """
 
     def __init__(
@@ -811,6 +829,17 @@ def hessian_vector_product(
     ``HessianOperator.from_function(fn, w, method=method).matvec(v)``.  ``loss`` is required
     with a model (``"mse"`` is ``(1/P) Σ_p ½‖d^p − o^p‖²``, ``K/2`` times ``nn.MSELoss()``; see
     :class:`HessianOperator`).
+
+    Examples
+    --------
+    For a function of a flat vector, ``E(w) = Σ w_i³`` has ``H = diag(6 w)``:
+
+    >>> import torch
+    >>> from ebp.hessian import hessian_vector_product
+    >>> w = torch.tensor([1.0, 2.0, 3.0])
+    >>> v = torch.tensor([0.0, 1.0, 0.0])
+    >>> hessian_vector_product(lambda w: (w**3).sum(), v, w=w)
+    tensor([ 0., 12.,  0.])
     """
     return _operator(model_or_fn, loss, data, w, method).matvec(v)
 
@@ -871,8 +900,8 @@ class FiniteDifferenceWarning(UserWarning):
 
 
 FD_MAX_HALVINGS = 8
-"""How many times :func:`finite_difference_hvp` shrinks its default step (by 4) looking for
-two steps that agree."""
+"""How many times :func:`~ebp.hessian.finite_difference_hvp` shrinks its default step (by 4)
+looking for two steps that agree."""
 
 
 def finite_difference_hvp(
@@ -904,7 +933,7 @@ def finite_difference_hvp(
         ``10³ √ε`` forward, ``10³ ε^{2/3}`` central), the step crossed a kink of the gradient
         (a ReLU unit switching between ``w`` and ``w + α v``: the difference is then off by
         the jump over ``α``, easily 100 % or more).  The step is then divided by 4 and tried
-        again, up to :data:`FD_MAX_HALVINGS` times, and a :class:`FiniteDifferenceWarning` is
+        again, up to ``FD_MAX_HALVINGS`` times, and a :class:`FiniteDifferenceWarning` is
         issued if no two steps agree.  Costs two or three gradients more per try; the value
         returned is the difference at the first step that passed.  An explicit ``alpha`` is
         used as given, unchecked.

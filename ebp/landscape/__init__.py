@@ -2,17 +2,13 @@
 
 A direction, a grid, and the loss along them; then the path training took, in the same picture.
 
-========================================  ========================================================
-directions                                :func:`random_direction` (filter-normalized, Li et al.
-                                          2018), :func:`pca_directions` (of a trajectory),
-                                          :func:`eigen_directions` (Hessian eigenvectors, from
-                                          :mod:`ebp.hessian`)
-the loss around a point                   :func:`surface` (1-D or 2-D grid, batched with
-                                          ``torch.func``), :func:`interpolate` (on a straight
-                                          line between two weight vectors)
-a trajectory in the picture               :func:`project` (least-squares coordinates and the
-                                          distance from the plane)
-========================================  ========================================================
+- directions: :func:`random_direction` (filter-normalized, Li et al. 2018),
+  :func:`pca_directions` (of a trajectory), :func:`eigen_directions` (Hessian eigenvectors,
+  from :mod:`ebp.hessian`);
+- the loss around a point: :func:`surface` (1-D or 2-D grid, batched with ``torch.func``),
+  :func:`interpolate` (on a straight line between two weight vectors);
+- a trajectory in the picture: :func:`project` (least-squares coordinates and the distance
+  from the plane).
 
 Conventions:
 

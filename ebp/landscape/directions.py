@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 NORMALIZATIONS: tuple[str, ...] = ("filter", "layer", "none")
-"""The scalings of :func:`random_direction`."""
+"""The scalings of :func:`~ebp.landscape.random_direction`."""
 
 
 def _scaled(d: Tensor, w: Tensor, normalize: str) -> Tensor:
@@ -94,6 +94,20 @@ def random_direction(
     -------
     torch.Tensor
         A flat vector of the model's dtype and device, one entry per trainable parameter.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from ebp.landscape import random_direction
+    >>> model = torch.nn.Linear(3, 2)
+    >>> d = random_direction(model, seed=0)
+    >>> d.shape  # 2 × 3 weights, then 2 biases
+    torch.Size([8])
+    >>> # unit 0's slice has the norm of unit 0's weights
+    >>> bool(torch.isclose(d[:3].norm(), model.weight[0].norm()))
+    True
+    >>> d[6:]  # the biases do not move (ignore_bias=True)
+    tensor([0., 0.])
     """
     check_landscape_model(model)
     normalize = check_choice(normalize, "normalize", NORMALIZATIONS)
@@ -157,6 +171,21 @@ def pca_directions(trajectory: Any, n: int = 2) -> PCADirections:
     Returns
     -------
     PCADirections
+
+    Examples
+    --------
+    A path along ``(1, 1, 0)`` with a small turn at the end:
+
+    >>> import numpy as np
+    >>> from ebp.landscape import pca_directions
+    >>> path = np.array(
+    ...     [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [2.0, 2.0, 0.0], [3.0, 3.0, 0.3]]
+    ... )
+    >>> pca = pca_directions(path, n=2)
+    >>> np.round(np.abs(pca.directions[0]), 2)
+    array([0.71, 0.71, 0.06])
+    >>> pca.origin  # the plane passes through the last iterate
+    array([3. , 3. , 0.3])
     """
     W = as_trajectory(trajectory)
     T, P = W.shape

@@ -61,6 +61,19 @@ def project(trajectory: Any, directions: Any, origin: Any = None) -> Projection:
     Returns
     -------
     Projection
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ebp.landscape import pca_directions, project
+    >>> path = np.array(
+    ...     [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [2.0, 2.0, 0.0], [3.0, 3.0, 0.3]]
+    ... )
+    >>> proj = project(path, pca_directions(path, n=2))
+    >>> proj.coords.shape
+    (4, 2)
+    >>> bool(proj.distance.max() < 1e-12)  # a path in a plane: nothing left out
+    True
     """
     W = as_trajectory(trajectory)
     P = W.shape[1]

@@ -36,8 +36,8 @@ from ebp.losses import LossFn, check_scalar_loss
 __all__ = ["CHUNK_SIZE", "Interpolation", "Surface", "interpolate", "surface"]
 
 CHUNK_SIZE: int = 64
-"""Grid points evaluated in one batched forward pass by default (memory: that many copies of
-the network's activations on the whole data)."""
+"""Grid points evaluated in one batched forward pass by default (the memory it takes is that
+many copies of the network's activations on the whole data)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,7 +67,7 @@ class Surface:
 
     @property
     def ndim(self) -> int:
-        """1 or 2: the dimension of the grid."""
+        """The dimension of the grid, 1 or 2."""
         return 1 if self.betas is None else 2
 
 
@@ -211,6 +211,24 @@ def surface(
     ------
     FloatingPointError
         If the loss is not finite at some grid point (rather than a silent NaN surface).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from ebp.landscape import random_direction, surface
+    >>> from ebp.nn import mlp
+    >>> model = mlp([2, 3, 1], seed=0)
+    >>> X = torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> y = torch.tensor([[1.0], [-1.0], [0.0]])
+    >>> d1, d2 = random_direction(model, seed=1), random_direction(model, seed=2)
+    >>> grid = np.linspace(-1.0, 1.0, 5)
+    >>> s = surface(model, "mse", X, y, [d1, d2], grid, grid)
+    >>> s.losses.shape, s.ndim
+    ((5, 5), 2)
+    >>> line = surface(model, "mse", X, y, d1, grid)  # 1-D: one direction
+    >>> bool(np.isclose(line.losses[2], s.losses[2, 2]))  # the same centre
+    True
     """
     ev = _Evaluator(model, loss, X, y)
     D = as_direction_matrix(directions, ev.n)
@@ -272,6 +290,22 @@ def interpolate(
     Returns
     -------
     Interpolation
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from ebp.hessian import flatten_params
+    >>> from ebp.landscape import interpolate
+    >>> from ebp.nn import mlp
+    >>> X = torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> y = torch.tensor([[1.0], [-1.0], [0.0]])
+    >>> a = flatten_params(mlp([2, 3, 1], seed=0))
+    >>> b = flatten_params(mlp([2, 3, 1], seed=1))
+    >>> ts = np.linspace(0.0, 1.0, 11)
+    >>> line = interpolate(mlp([2, 3, 1]), "mse", X, y, a, b, ts)
+    >>> line.losses.shape
+    (11,)
     """
     ev = _Evaluator(model, loss, X, y)
     a = flat_vector(theta_a, "theta_a", model)

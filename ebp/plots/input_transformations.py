@@ -117,7 +117,7 @@ def _error_curves(ax, steps: OffsetSteps) -> None:
 
 
 def plot_offset_steps(steps: OffsetSteps) -> Figure:
-    """(a) the relative distance to the minimum against the step, one curve per offset;
+    """Panel (a), the relative distance to the minimum against the step, one curve per offset;
     (b) steps to the tolerance against ``κ``: measured (dots), predicted from ``κ`` (line),
     and after centering (diamond).  Log-log axes.
 

@@ -50,6 +50,7 @@ ORDER_STYLE: dict[str, dict[str, Any]] = {
     "shuffle": {"color": BLUE, "ls": "-", "label": "shuffled every epoch"},
     "interleaved": {"color": GREEN, "ls": ":", "label": "interleaved classes"},
 }
+"""Colour, line style and label of each presentation order in the figures."""
 
 _RUN_STYLE: dict[tuple[str, str], dict[str, Any]] = {
     ("clean", "shuffle"): {"color": BLUE, "ls": "-"},

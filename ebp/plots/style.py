@@ -43,17 +43,17 @@ __all__ = [
 ]
 
 # Okabe & Ito (2008), "Color Universal Design".
-BLUE = "#0072B2"
-ORANGE = "#E69F00"
-GREEN = "#009E73"  # "bluish green"
-VERMILLION = "#D55E00"
-PURPLE = "#CC79A7"  # "reddish purple"
-SKY_BLUE = "#56B4E9"
-YELLOW = "#F0E442"
-BLACK = "#000000"
+BLUE = "#0072B2"  #: Okabe–Ito blue.
+ORANGE = "#E69F00"  #: Okabe–Ito orange.
+GREEN = "#009E73"  #: Okabe–Ito "bluish green".
+VERMILLION = "#D55E00"  #: Okabe–Ito vermillion.
+PURPLE = "#CC79A7"  #: Okabe–Ito "reddish purple".
+SKY_BLUE = "#56B4E9"  #: Okabe–Ito sky blue.
+YELLOW = "#F0E442"  #: Okabe–Ito yellow.
+BLACK = "#000000"  #: Okabe–Ito black.
 
 PALETTE: list[str] = [BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY_BLUE, YELLOW, BLACK]
-"""The Okabe–Ito colours in the order lines are drawn (yellow late: it is faint on white)."""
+"""The Okabe–Ito colours in the order lines are drawn (yellow late, as it is faint on white)."""
 
 COLORS: dict[str, str] = {
     "blue": BLUE,
@@ -65,6 +65,7 @@ COLORS: dict[str, str] = {
     "yellow": YELLOW,
     "black": BLACK,
 }
+"""The Okabe–Ito colours by name."""
 
 COLUMN_WIDTH: float = 6.4
 """Width in inches of a figure that fills the book's text column.
@@ -74,7 +75,7 @@ viewport, so it is shown at its natural size and 10-pt text reads as 16 CSS px.
 """
 
 MAX_FIGURE_WIDTH: float = 7.6
-"""The widest a book figure may be, in inches (912 px): the page then shows it at no less than
+"""The widest a book figure may be, in inches (912 px), so that the page shows it at no less than
 0.84 of its natural size.  Three panels do not fit in one row at this width; stack them, or
 lay them out two above one."""
 
@@ -138,7 +139,10 @@ def new_figure(nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Figure, Any]:
 
     Returns
     -------
-    (Figure, Axes or array of Axes)
+    fig : matplotlib.figure.Figure
+        The figure.
+    axes : matplotlib.axes.Axes or numpy.ndarray
+        One ``Axes``, or an array of them for a grid, as ``plt.subplots`` returns.
     """
     nrows = check_positive(nrows, "nrows", integer=True)
     ncols = check_positive(ncols, "ncols", integer=True)

@@ -33,6 +33,7 @@ STYLE: dict[str, dict[str, Any]] = {
     "asymptote": {"color": VERMILLION, "ls": "--"},
     "logistic01": {"color": ORANGE, "ls": "-."},
 }
+"""Colour and line style of each target coding in the figures (a palette colour for others)."""
 
 
 def _style(name: str, i: int) -> dict[str, Any]:

@@ -57,6 +57,7 @@ LABELS: dict[str, str] = {
     "lecun_tanh": r"$1.7159\,\tanh(2x/3)$",
     "relu": r"ReLU $\max(0, x)$",
 }
+"""Labels of the activations in the figures (matplotlib's mathtext)."""
 
 TEXT_LABELS: dict[str, str] = {
     "logistic": "logistic $1/(1 + e^{-x})$",

@@ -2,17 +2,14 @@
 
 :func:`minimize` is one ``scipy.optimize.minimize``-like entry point to
 
-====================================  =====================================================
-``"newton"``                          eq 40, ``Δw = −H⁻¹∇E``, with ``hess`` (a matrix) or
-                                      ``hessp`` (products, solved by CG): the pure step, which
-                                      goes uphill where ``H`` is not positive definite
-                                      (reported in ``Result.uphill_steps``)
-``"cg-fr"``, ``"cg-pr"``              nonlinear conjugate gradient, Fletcher–Reeves or
-                                      Polak–Ribière+ (eqs 41–43)
-``"bfgs"``                            quasi-Newton on the inverse Hessian (eqs 44–45)
-``"gauss-newton"``                    eq 46, for ``E = ½‖r‖²`` given ``residuals(w) -> (r, J)``
-``"levenberg-marquardt"``             eq 47, damping adapted by the gain ratio
-====================================  =====================================================
+- ``"newton"``: eq 40, ``Δw = −H⁻¹∇E``, with ``hess`` (a matrix) or ``hessp`` (products,
+  solved by CG): the pure step, which goes uphill where ``H`` is not positive definite
+  (reported in ``Result.uphill_steps``);
+- ``"cg-fr"``, ``"cg-pr"``: nonlinear conjugate gradient, Fletcher–Reeves or Polak–Ribière+
+  (eqs 41–43);
+- ``"bfgs"``: quasi-Newton on the inverse Hessian (eqs 44–45);
+- ``"gauss-newton"``: eq 46, for ``E = ½‖r‖²`` given ``residuals(w) -> (r, J)``;
+- ``"levenberg-marquardt"``: eq 47, damping adapted by the gain ratio.
 
 CG and BFGS move by a strong Wolfe line search written out in
 :mod:`ebp.second_order.line_search` (also public as :func:`wolfe_line_search`).  Every run

@@ -1,4 +1,5 @@
-"""The iteration every method shares: stopping rules, history, counters, the :class:`Result`.
+"""The iteration every method shares: stopping rules, history, counters, the
+:class:`~ebp.second_order.Result`.
 
 A method is a callable ``step(point, k) -> Step | str`` that makes iteration ``k`` from the
 current point; a string is a reason to stop (a failed line search, a singular Hessian).  The

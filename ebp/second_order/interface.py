@@ -25,7 +25,7 @@ METHODS: tuple[str, ...] = (
     "gauss-newton",
     "levenberg-marquardt",
 )
-"""The methods of :func:`minimize`, in the order of the paper's §6."""
+"""The methods of :func:`~ebp.second_order.minimize`, in the order of the paper's §6."""
 
 LEAST_SQUARES_METHODS: tuple[str, ...] = ("gauss-newton", "levenberg-marquardt")
 """The methods that need ``residuals``."""
@@ -207,7 +207,7 @@ def minimize(
     >>> def hessp(w, v):
     ...     return hs.hessian_vector_product(E, v, w=w).numpy()
     >>> res = minimize(rosen, np.array([-1.2, 1.0]), method="newton", hessp=hessp)
-    >>> res.success, res.hess_kind, res.uphill_steps  # pure steps of eq 40 that raised E
+    >>> res.success, res.hess_kind, res.uphill_steps  # uphill: steps that raised E
     (True, 'product', 2)
     """
     method = check_choice(method, "method", METHODS)

@@ -81,7 +81,7 @@ class GaussNewton:
 
 
 class LevenbergMarquardt:
-    """Eq 47 with Marquardt's gain-ratio control of λ (:attr:`damping`), one trial per call."""
+    """Eq 47 with Marquardt's gain-ratio control of λ (``damping``), one trial per call."""
 
     def __init__(self, problem: Problem, *, damping: float | None) -> None:
         self.problem = problem

@@ -1,8 +1,10 @@
-"""A torch model, a loss and data as functions of a flat float64 vector, for :func:`minimize`.
+"""A torch model, a loss and data as functions of a flat float64 vector, for
+:func:`~ebp.second_order.minimize`.
 
-:func:`model_objective` returns a :class:`ModelObjective` whose methods take and return NumPy
-float64 arrays: ``fun(w) -> (E, ∇E)``, ``residuals(w) -> (r, J)`` (``"mse"`` only),
-``hessp(w, v) -> H v`` and ``hess(w) -> H``.  They are computed with :mod:`torch.func`
+:func:`~ebp.second_order.model_objective` returns a :class:`~ebp.second_order.ModelObjective`
+whose methods take and return NumPy float64 arrays: ``fun(w) -> (E, ∇E)``,
+``residuals(w) -> (r, J)`` (``"mse"`` only), ``hessp(w, v) -> H v`` and ``hess(w) -> H``.
+They are computed with :mod:`torch.func`
 (``functional_call`` on a float64 copy of the parameters, ``jacrev`` for gradients, Jacobians,
 and, applied twice, Hessian products and matrices), so the model itself is never touched: its
 weights, their ``requires_grad`` and ``.grad``, its buffers and its train/eval mode stay as they
@@ -197,9 +199,21 @@ def model_objective(model: nn.Module, loss: str | LossFn, X: Any, y: Any) -> Mod
 
     Examples
     --------
-    >>> obj = model_objective(net, "mse", X, y)                        # doctest: +SKIP
-    >>> res = minimize(None, obj.w0, method="levenberg-marquardt",     # doctest: +SKIP
-    ...                residuals=obj.residuals)
+    A linear unit fitted by Levenberg–Marquardt to ``y = 2 a + b``:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from ebp.second_order import minimize, model_objective
+    >>> X = torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> y = torch.tensor([[1.0], [2.0], [3.0]])
+    >>> obj = model_objective(torch.nn.Linear(2, 1), "mse", X, y)
+    >>> obj.n  # two weights and a bias
+    3
+    >>> res = minimize(
+    ...     None, obj.w0, method="levenberg-marquardt", residuals=obj.residuals
+    ... )
+    >>> res.success, np.round(res.x, 6) + 0.0
+    (True, array([2., 1., 0.]))
     """
     model = check_model(model)
     _warn_if_stochastic(model)
