@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml requirements.lock
 lint: $(STAMP)
 	$(BIN)/ruff check ebp tests benchmarks book/_ext
 	$(BIN)/ruff format --check ebp tests benchmarks book/_ext
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 unit: $(STAMP)
 	$(BIN)/pytest -m "not book and not site" -n 2
