@@ -17,6 +17,7 @@ row; class labels are ``int64``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -138,6 +139,20 @@ def _standardize(parts: list[np.ndarray | None]) -> list[np.ndarray | None]:
     return [None if p is None else (p - mean) / std for p in parts]
 
 
+@functools.lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The 1797 images scaled to [0, 1] and their labels, read once (read-only arrays: every
+    part :func:`digits` returns is a copy taken by fancy indexing)."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    X = bunch.data.astype(np.float64) / 16.0
+    y = bunch.target.astype(np.int64)
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y
+
+
 def digits(
     *,
     n_train: int | None = None,
@@ -176,8 +191,6 @@ def digits(
     Split
         ``X_*`` float64 ``(P, 64)``, ``y_*`` int64 ``(P,)``, ``n_classes = 10``.
     """
-    from sklearn.datasets import load_digits
-
     test_size = check_in_range(
         test_size, "test_size", 0.0, 1.0, low_inclusive=False, high_inclusive=False
     )
@@ -188,9 +201,7 @@ def digits(
     if not isinstance(standardize, (bool, np.bool_)):
         raise TypeError(f"standardize must be a bool; got {type(standardize).__name__}")
 
-    bunch = load_digits()
-    X = bunch.data.astype(np.float64) / 16.0
-    y = bunch.target.astype(np.int64)
+    X, y = _digits_arrays()
     n_classes = int(y.max()) + 1
     n_test = round(test_size * y.size)
     if not n_classes <= n_test <= y.size - n_classes:

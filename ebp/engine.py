@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from ebp._validate import check_choice, check_int, check_positive, describe
-from ebp.history import DivergenceError, History, check_divergence
+from ebp.history import DivergenceError, History, blowup_factor, check_divergence
 from ebp.losses import (
     as_inputs,
     as_targets,
@@ -444,6 +444,7 @@ class Guard:
         self.loss_name, self.label, self.rates = loss_name, label, rates
         self.active = [True] * len(histories)
         self.initial: list[float] = []
+        self.limits: list[float] = []  # check_divergence finds nothing in a finite loss below
         self.on_freeze: Callable[[int], None] = lambda k: None
 
     def start(self, losses: list[float]) -> None:
@@ -455,6 +456,9 @@ class Guard:
                     f"the initial loss{of} is not finite ({value}); check X, y and the weights"
                 )
         self.initial = losses
+        # check_divergence's blow-up rule, computed once: most checks need no message.
+        factor = blowup_factor(self.loss_name)
+        self.limits = [factor * (abs(value) + 1.0) for value in losses]
 
     @property
     def any_active(self) -> bool:
@@ -462,6 +466,8 @@ class Guard:
 
     def check(self, k: int, value: float, step: int) -> bool:
         """Check model ``k``'s loss after update ``step``; freeze it (True) if diverged."""
+        if math.isfinite(value) and value <= self.limits[k]:
+            return False  # (what check_divergence says, without building its arguments)
         message = check_divergence(
             value,
             step=step,

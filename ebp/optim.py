@@ -508,6 +508,8 @@ class SDLM(torch.optim.Optimizer):
         self.n_steps = 0
         self.n_refreshes = 0
         self.curvature_patterns = 0
+        # ⟨h⟩ + μ of each parameter, checked > 0, kept while ⟨h⟩ (its version) and μ stay.
+        self._denominators: dict[int, tuple[torch.Tensor, int, float, torch.Tensor]] = {}
 
     @staticmethod
     def _check_group(group: dict[str, Any], where: str) -> None:
@@ -679,6 +681,22 @@ class SDLM(torch.optim.Optimizer):
 
     # -- the update ---------------------------------------------------------------------------
 
+    def _denominator(self, p: torch.Tensor, h: torch.Tensor, mu: float) -> torch.Tensor:
+        """``⟨h⟩ + μ`` of parameter ``p``, refused if any entry is <= 0; computed again only
+        when ``⟨h⟩`` (the tensor or its in-place version) or ``μ`` changed."""
+        cached = self._denominators.get(id(p))
+        if cached is not None and cached[0] is h and cached[1] == h._version and cached[2] == mu:
+            return cached[3]
+        denom = h + mu
+        if bool((denom <= 0).any()):
+            raise ValueError(
+                "mu must be > 0 here: some weights have zero curvature, so eq 61 "
+                "would give them an infinite rate"
+            )
+        if isinstance(mu, (int, float)):
+            self._denominators[id(p)] = (h, h._version, mu, denom)
+        return denom
+
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
         """One update ``w ← w − η ⊙ g`` with the rates of eq 61.
@@ -703,7 +721,7 @@ class SDLM(torch.optim.Optimizer):
         # Every new weight is computed first and written only if all are finite, so that a
         # step that diverges raises and leaves the weights as they were (never silent NaN).
         updates: list[tuple[torch.Tensor, torch.Tensor]] = []
-        counts: list[torch.Tensor] = []  # non-finite new weights per parameter (one sync below)
+        sums: list[torch.Tensor] = []  # each parameter's new weights summed (one sync below)
         places: list[tuple[int, int, float]] = []
         for i, group in enumerate(self.param_groups):
             eps, mu, wd = group["lr"], group["mu"], group["weight_decay"]
@@ -716,19 +734,17 @@ class SDLM(torch.optim.Optimizer):
                         "no curvature estimate yet: call update_curvature(model, loss, X, y) "
                         "before step(), or give the optimizer model and data"
                     )
-                denom = state["h"] + mu
-                if bool((denom <= 0).any()):
-                    raise ValueError(
-                        "mu must be > 0 here: some weights have zero curvature, so eq 61 "
-                        "would give them an infinite rate"
-                    )
+                denom = self._denominator(p, state["h"], mu)
                 g = p.grad if wd == 0 else p.grad.add(p, alpha=wd)
                 new = p.addcdiv(g, denom, value=-eps)
-                counts.append((~torch.isfinite(new)).sum())
+                # non-finite if any new weight is (or, rarely, if the sum overflows)
+                sums.append(new.sum(dtype=torch.float64))
                 places.append((i, j, eps))
                 updates.append((p, new))
-        per_param = torch.stack(counts).tolist() if counts else []
-        bad = int(sum(per_param))
+        bad = 0
+        if sums and not math.isfinite(float(torch.stack(sums).sum())):
+            per_param = [int((~torch.isfinite(new)).sum()) for _, new in updates]
+            bad = sum(per_param)
         if bad:
             first = next(k for k, n in enumerate(per_param) if n)
             i, j, rate = places[first]

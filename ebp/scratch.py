@@ -45,7 +45,7 @@ from ebp._validate import (
     check_sizes,
     real_array,
 )
-from ebp.history import DivergenceError, History, check_divergence
+from ebp.history import DivergenceError, History, blowup_factor, check_divergence
 
 __all__ = [
     "ACTIVATIONS",
@@ -271,6 +271,13 @@ def loss_value(name: str, z_out: np.ndarray, a_out: np.ndarray, T: np.ndarray) -
     and empty batches are refused (``ValueError``).
     """
     P, z_out, a_out, T = _check_output_target(z_out, a_out, T)
+    return _loss_value_unchecked(name, z_out, a_out, T, P)
+
+
+def _loss_value_unchecked(
+    name: str, z_out: np.ndarray, a_out: np.ndarray, T: np.ndarray, P: int
+) -> float:
+    """:func:`loss_value` of arrays already checked (the training loop's inner path)."""
     if name == "mse":
         return float(0.5 * np.sum((a_out - T) ** 2) / P)
     if name == "bce":
@@ -575,6 +582,67 @@ class Network:
 
 
 # ---------------------------------------------------------------------------------------------
+# The training loop's inner path: the same arithmetic, without re-checking every mini-batch
+# ---------------------------------------------------------------------------------------------
+
+
+def _act_and_prime(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(f(z), f'(z))`` of the activation ``name`` for a float64 ``z``: the arrays ``f`` and
+    ``df`` of :data:`ACTIVATIONS` give, with the tanh (or logistic) computed once."""
+    if name == "lecun_tanh":
+        t = np.tanh(LECUN_TANH_S * z)
+        return LECUN_TANH_A * t, LECUN_TANH_A * LECUN_TANH_S * (1.0 - t * t)
+    if name == "tanh":
+        t = np.tanh(z)
+        return t, 1.0 - t * t
+    if name == "logistic":
+        s = _logistic(z)
+        return s, s * (1.0 - s)
+    act = ACTIVATIONS[name]
+    return act.f(z), act.df(z)
+
+
+def _forward_unchecked(
+    network: Network, X: np.ndarray, *, primes: bool
+) -> tuple[Forward, list[np.ndarray]]:
+    """:meth:`Network.forward` of a float64 ``X`` already checked, and with ``primes`` the
+    derivatives ``f'(z[l])`` that :meth:`Network.backward` would compute (else ``[]``)."""
+    a, z, d = [X], [], []
+    for W, b, name in zip(network.weights, network.biases, network.activations, strict=True):
+        z.append(a[-1] @ W.T + b)
+        if primes:
+            f, df = _act_and_prime(name, z[-1])
+            d.append(df)
+        else:
+            f = ACTIVATIONS[name].f(z[-1])
+        a.append(f)
+    return Forward(z=z, a=a), d
+
+
+def _backward_unchecked(
+    network: Network, forward: Forward, primes: list[np.ndarray], T: np.ndarray, loss: str
+) -> Gradients:
+    """:meth:`Network.backward` with ``T`` already prepared and the derivatives ``primes`` of
+    :func:`_forward_unchecked` (the same arithmetic, in the same order)."""
+    P = forward.a[0].shape[0]
+    L = len(network.weights)
+    delta: list[np.ndarray] = [np.empty(0)] * L
+    z_out, a_out = forward.z[-1], forward.a[-1]
+    if loss == "mse":
+        delta[-1] = primes[-1] * (a_out - T) / P
+    elif loss == "bce":
+        delta[-1] = (_logistic(z_out) - T) / P
+    else:
+        delta[-1] = (np.exp(_log_softmax(z_out)) - T) / P
+    for l in range(L - 1, 0, -1):
+        dE_da = delta[l] @ network.weights[l]
+        delta[l - 1] = primes[l - 1] * dE_da
+    dW = [delta[l].T @ forward.a[l] for l in range(L)]
+    db = [delta[l].sum(axis=0) for l in range(L)]
+    return Gradients(dW=dW, db=db, delta=delta)
+
+
+# ---------------------------------------------------------------------------------------------
 # Gradient checking (central differences, float64)
 # ---------------------------------------------------------------------------------------------
 
@@ -724,6 +792,21 @@ def _training_set(
     return X, T, batch_size
 
 
+def _measure(
+    network: Network, X: np.ndarray, T: np.ndarray, loss: str, X_val: Any, T_val: Any
+) -> tuple[float, float, float | None]:
+    """:func:`fit`'s record on checked arrays: the training loss, the norm of the full-batch
+    gradient, and the validation loss (``None`` without a validation set)."""
+    fw, primes = _forward_unchecked(network, X, primes=True)
+    train_loss = _loss_value_unchecked(loss, fw.z[-1], fw.a[-1], T, X.shape[0])
+    grad_norm = _backward_unchecked(network, fw, primes, T, loss).norm()
+    val = None
+    if X_val is not None:
+        fw_val, _ = _forward_unchecked(network, X_val, primes=False)
+        val = _loss_value_unchecked(loss, fw_val.z[-1], fw_val.a[-1], T_val, X_val.shape[0])
+    return train_loss, grad_norm, val
+
+
 def _sgd_step(network: Network, grads: Gradients, eta: float, clip_norm: float | None) -> None:
     """``W ← W − η c ∂E/∂W`` with ``c`` the clipping factor (1 without clipping)."""
     factor = 1.0
@@ -815,13 +898,10 @@ def fit(
 
     rng = np.random.default_rng(seed)
     history = History()
+    # Everything is checked above: the loop uses the unchecked inner path (the same arithmetic).
 
     def measure() -> tuple[float, float, float | None]:
-        fw = network.forward(X)
-        train_loss = loss_value(loss, fw.z[-1], fw.a[-1], T)
-        grad_norm = network.backward(fw, T, loss).norm()
-        val = None if X_val is None else network.loss(X_val, T_val, loss)
-        return train_loss, grad_norm, val
+        return _measure(network, X, T, loss, X_val, T_val)
 
     def record(presentations: int, train_loss: float, grad_norm: float, val: float | None) -> None:
         history.record(
@@ -848,21 +928,26 @@ def fit(
                 f"the initial loss is not finite ({initial_loss}); check X, T and the weights"
             )
         record(0, initial_loss, grad_norm, val)
+        # check_divergence finds nothing in a finite loss up to this limit (its blow-up rule).
+        limit = blowup_factor(loss) * (abs(initial_loss) + 1.0)
         for epoch in range(epochs):
             order = rng.permutation(P) if shuffle else np.arange(P)
             for start in range(0, P, batch_size):
                 idx = order[start : start + batch_size]
-                fw = network.forward(X[idx])
+                T_batch = T[idx]
+                fw, primes = _forward_unchecked(network, X[idx], primes=True)
                 # The loss of this batch measures the weights after update number `step`
                 # (the same convention as ebp.train.fit).
-                batch_loss = loss_value(loss, fw.z[-1], fw.a[-1], T[idx])
-                if step > 0:
+                batch_loss = _loss_value_unchecked(loss, fw.z[-1], fw.a[-1], T_batch, len(idx))
+                if step > 0 and not (math.isfinite(batch_loss) and batch_loss <= limit):
                     message = check_divergence(
                         batch_loss, step=step, initial_loss=initial_loss, eta=eta, loss_name=loss
                     )
                     if message is not None:
                         return diverged(message, step, batch_loss)
-                _sgd_step(network, network.backward(fw, T[idx], loss), eta, clip_norm)
+                _sgd_step(
+                    network, _backward_unchecked(network, fw, primes, T_batch, loss), eta, clip_norm
+                )
                 step += 1
             train_loss, grad_norm, val = measure()
             message = check_divergence(
