@@ -24,13 +24,13 @@ from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
 
 from ebp import nn as ebp_nn
+from ebp._training_mode import stochastic_layers
 from ebp._validate import check_instance, check_int, check_positive
 from ebp.hessian.operator import (
     CurvatureOperator,
     HessianOperator,
     NondeterministicOperatorWarning,
     _Objective,
-    _stochastic_layers,
     as_operator,
     unflatten_params,
 )
@@ -187,7 +187,7 @@ def gauss_newton_diagonal(
         :class:`GaussNewtonOperator`, whose products take the batch as a whole).
     """
     check_instance(model, nn.Module, "model")
-    stochastic = _stochastic_layers(model)
+    stochastic = stochastic_layers(model)
     if stochastic:
         raise ValueError(
             "model has batch-norm or dropout layers in training mode "

@@ -39,6 +39,10 @@ from scipy.sparse.linalg import LinearOperator
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev, jvp, vmap
 
+from ebp._training_mode import (
+    NondeterministicOperatorWarning,
+    warn_if_stochastic,
+)
 from ebp._validate import (
     as_tensor,
     check_choice,
@@ -78,12 +82,6 @@ float64); pass ``max_bytes=None`` to :meth:`~ebp.hessian.CurvatureOperator.dense
 
 HVP_METHODS: tuple[str, ...] = ("forward_over_reverse", "double_backward")
 """The exact Hessian–vector products of :class:`~ebp.hessian.HessianOperator`."""
-
-
-class NondeterministicOperatorWarning(UserWarning):
-    """The model has dropout or batch-norm layers in training mode: its loss is not one fixed
-    function of the weights, so neither is its Hessian.  Call ``model.eval()`` first if that is
-    what you mean; nothing is switched for you."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,15 +158,6 @@ def unflatten_params(
 
 def _is_array(x: Any) -> bool:
     return isinstance(x, (Tensor, np.ndarray))
-
-
-def _stochastic_layers(model: nn.Module) -> list[str]:
-    kinds = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
-    return [
-        n or type(m).__name__
-        for n, m in model.named_modules()
-        if isinstance(m, kinds) and m.training
-    ]
 
 
 class _Objective:
@@ -604,15 +593,12 @@ class HessianOperator(CurvatureOperator):
         _check_finite_params(model)
         if not w.is_floating_point():
             raise TypeError(f"model parameters must be floating point; got {w.dtype}")
-        stochastic = _stochastic_layers(model)
-        if stochastic:
-            warnings.warn(
-                f"model has dropout or batch-norm layers in training mode ({', '.join(stochastic)}"
-                "): the loss is not a fixed function of the weights, so the Hessian operator is "
-                "not deterministic; call model.eval() first if you want the deterministic one",
-                NondeterministicOperatorWarning,
-                stacklevel=2,
-            )
+        stochastic = warn_if_stochastic(
+            model,
+            "the loss is not a fixed function of the weights, so the Hessian operator is not "
+            "deterministic",
+            "call model.eval() first if you want the deterministic one",
+        )
         self._obj = _Objective(model, loss, data, None, w)
         super().__init__(w.numel(), w.dtype, w.device)
         value = self._obj.term(0)(w)

@@ -7,15 +7,15 @@ buffers stay at the model's values.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ebp._training_mode import warn_if_stochastic as shared_warn_if_stochastic
 from ebp._validate import as_float_array, as_tensor, check_int, describe
-from ebp.hessian import NondeterministicOperatorWarning, flatten_params
+from ebp.hessian import flatten_params
 from ebp.history import History
 from ebp.losses import (
     LossFn,
@@ -185,18 +185,9 @@ def checked_data(
 
 def warn_if_stochastic(model: nn.Module) -> None:
     """Warn when dropout or batch-norm layers are in training mode (nothing is switched)."""
-    kinds = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
-    layers = [
-        n or type(m).__name__
-        for n, m in model.named_modules()
-        if isinstance(m, kinds) and m.training
-    ]
-    if layers:
-        warnings.warn(
-            f"model has dropout or batch-norm layers in training mode ({', '.join(layers)}): "
-            "the loss is evaluated in that mode (batch statistics, random dropout), so it is not "
-            "the loss of model.eval(); call model.eval() first if that is what you mean "
-            "(nothing is switched for you)",
-            NondeterministicOperatorWarning,
-            stacklevel=3,
-        )
+    shared_warn_if_stochastic(
+        model,
+        "the loss is evaluated in that mode (batch statistics, random dropout), so it is not "
+        "the loss of model.eval()",
+        stacklevel=3,
+    )

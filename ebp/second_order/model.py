@@ -15,7 +15,6 @@ order, as :func:`ebp.hessian.flatten_params` does; frozen parameters stay consta
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -23,8 +22,8 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev
 
+from ebp._training_mode import warn_if_stochastic
 from ebp._validate import as_float_array
-from ebp.hessian import NondeterministicOperatorWarning
 from ebp.losses import (
     LossFn,
     as_inputs,
@@ -155,23 +154,6 @@ class ModelObjective:
         return self._numpy(H)
 
 
-def _warn_if_stochastic(model: nn.Module) -> None:
-    kinds = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
-    layers = [
-        n or type(m).__name__
-        for n, m in model.named_modules()
-        if isinstance(m, kinds) and m.training
-    ]
-    if layers:
-        warnings.warn(
-            f"model has dropout or batch-norm layers in training mode ({', '.join(layers)}): its "
-            "loss is not one fixed function of the weights; call model.eval() first if that is "
-            "what you mean (nothing is switched for you)",
-            NondeterministicOperatorWarning,
-            stacklevel=3,
-        )
-
-
 def model_objective(model: nn.Module, loss: str | LossFn, X: Any, y: Any) -> ModelObjective:
     """A model's loss on ``(X, y)`` as functions of a flat float64 vector (for :func:`minimize`).
 
@@ -216,7 +198,7 @@ def model_objective(model: nn.Module, loss: str | LossFn, X: Any, y: Any) -> Mod
     (True, array([2., 1., 0.]))
     """
     model = check_model(model)
-    _warn_if_stochastic(model)
+    warn_if_stochastic(model, "its loss is not one fixed function of the weights")
     name = loss_name(loss)  # validates a name; a callable passes
     trainable_parameters(model)
     check_finite_parameters(model)
