@@ -21,6 +21,10 @@ PACKAGE = {
     "pkg/plots/one.py": "from ..core.extra import X\n",
     "pkg/plots/lazy.py": "def f():\n    import pkg.alone\n",
     "pkg/alone.py": "",
+    "pkg/dynamic.py": (
+        "import importlib\n\ndef f(name):\n"
+        "    importlib.import_module('pkg.alone')\n    importlib.import_module(name)\n"
+    ),
     "pkg/unused.py": "import numpy\n",
     "pkg/data.json": "{}",
 }
@@ -56,6 +60,16 @@ def test_relative_imports_and_parent_packages_are_followed(graph: PackageGraph) 
 
 def test_imports_inside_functions_count(graph: PackageGraph) -> None:
     assert "pkg.alone" in names(graph, "import pkg.plots.lazy as lazy")
+
+
+def test_import_module_with_a_literal_name_counts(graph: PackageGraph) -> None:
+    assert names(graph, "import pkg.dynamic") == {
+        "pkg",
+        "pkg.core",
+        "pkg.core.base",
+        "pkg.dynamic",
+        "pkg.alone",
+    }
 
 
 def test_imports_are_found_in_a_chapter(graph: PackageGraph) -> None:

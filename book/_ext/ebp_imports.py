@@ -4,8 +4,10 @@ The execution cache (``ebp_build``) keys each chapter on the files it depends on
 edit under ``ebp/`` re-executes exactly the chapters whose imports reach the edited module.
 Imports are found statically (``ast``), anywhere in a module, including those inside
 functions; importing ``ebp.a.b`` also runs ``ebp/__init__.py`` and ``ebp/a/__init__.py``.
-What the static view cannot see (``importlib.import_module`` with a computed name) is not
-followed: a chapter that relies on such an import must also import the module by name.
+``importlib.import_module("ebp.x")`` with a literal name counts as an import (``ebp`` loads
+``seed_everything`` that way, on first use). What the static view cannot see (an
+``import_module`` with a computed name) is not followed: a chapter that relies on such an
+import must also import the module by name.
 """
 
 from __future__ import annotations
@@ -16,6 +18,18 @@ from collections.abc import Iterable
 from pathlib import Path
 
 _IMPORT_LINE = r"^[ \t]*(?:import|from)[ \t]+{package}(?:[.\s]|$)"
+
+
+def _is_import_module_call(node: ast.AST) -> bool:
+    """``importlib.import_module("literal")`` or ``import_module("literal")``."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    first = node.args[0]
+    return (
+        name == "import_module" and isinstance(first, ast.Constant) and isinstance(first.value, str)
+    )
 
 
 class PackageGraph:
@@ -61,6 +75,8 @@ class PackageGraph:
             found |= self._resolve(base)
             for alias in node.names:  # ``from ebp import quadratic`` imports a module
                 found |= self._resolve(f"{base}.{alias.name}")
+        elif _is_import_module_call(node):
+            found |= self._resolve(node.args[0].value)  # type: ignore[attr-defined]
         return found
 
     def _imports_of(self, name: str, path: Path) -> set[str]:
