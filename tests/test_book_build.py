@@ -150,12 +150,12 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".svg", ".gif"}
 
 
 def _outputs(book: Path) -> tuple[dict[str, str], dict[str, dict]]:
-    """SHA-256 of every image of the built site, and every glued value."""
+    """SHA-256 of every image and downloadable notebook of the built site, and every glued value."""
     html = book / "_build" / "html"
     images = {
         p.relative_to(html).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(html.rglob("*"))
-        if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".svg", ".gif"}
+        if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".svg", ".gif", ".ipynb"}
         and "_static" not in p.parts
     }
     glued = {}
@@ -173,6 +173,7 @@ def test_two_clean_builds_are_identical(tmp_path: Path) -> None:
     images_1, glued_1 = _outputs(first)
     images_2, glued_2 = _outputs(second)
     assert images_1, "the fixture book draws a figure"
+    assert any(name.endswith(".ipynb") for name in images_1), "chapters offer notebooks"
     assert len(glued_1) == 2, "the fixture book glues two numbers"
     assert images_1 == images_2
     assert glued_1 == glued_2

@@ -144,6 +144,9 @@ def chapter_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode | None:
         for cell in notebook.cells
         if not (cell.cell_type == "code" and cell.source.startswith(FINGERPRINT_MARK))
     ]
+    # The reader gives each cell a random id; numbered ids keep two builds' files identical.
+    for number, cell in enumerate(notebook.cells, start=1):
+        cell.id = f"cell-{number}"
     return notebook
 
 
