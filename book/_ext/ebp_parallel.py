@@ -8,7 +8,9 @@ once Sphinx knows which pages it will read:
    source text as ``source-read`` leaves it) and asks the execution cache (jupyter-cache)
    whether that notebook is cached already.
 2. The notebooks that are not are executed in a pool of worker processes, each running one
-   kernel at a time, and the executed notebooks are added to the cache from this process
+   kernel at a time (the longest first, when an earlier build recorded how long each took:
+   a long chapter started last would run alone while the other workers idle), and the
+   executed notebooks are added to the cache from this process
    (one writer: the cache is an SQLite file).
 3. Sphinx then reads the pages as before and MyST-NB finds every notebook in the cache, so
    its outputs, the execution report and the strict build are unchanged.
@@ -108,6 +110,25 @@ def _notebook(app: Any, env: Any, docname: str, source_of: Callable[[str, str], 
     return nb
 
 
+def longest_first(paths: list[str], seconds: dict[str, float]) -> list[str]:
+    """``paths`` in the order to execute them: those never timed first, then the longest first.
+
+    ``seconds`` holds each path's execution time in an earlier build. A path without one might
+    be long, so it starts first. Ties keep the order of ``paths``.
+    """
+    return sorted(paths, key=lambda path: -seconds.get(path, float("inf")))
+
+
+def _recorded_seconds(cache: Any) -> dict[str, float]:
+    """The latest execution time recorded for each notebook path in the cache."""
+    seconds: dict[str, float] = {}
+    for record in sorted(cache.list_cache_records(), key=lambda r: r.created):
+        value = (record.data or {}).get("execution_seconds")
+        if isinstance(value, (int, float)):
+            seconds[record.uri] = float(value)
+    return seconds
+
+
 def pre_execute(
     app: Any, env: Any, docnames: list[str], source_of: Callable[[str, str], str], n: int
 ) -> dict[str, Any]:
@@ -131,6 +152,8 @@ def pre_execute(
             pending[str(env.doc2path(docname))] = nb
     if not pending:
         return summary
+    order = longest_first(list(pending), _recorded_seconds(cache))
+    pending = {path: pending[path] for path in order}
     logger.info(f"Executing {len(pending)} notebook(s) on {min(n, len(pending))} worker(s)")
     start = time.perf_counter()
     context = multiprocessing.get_context("spawn")
