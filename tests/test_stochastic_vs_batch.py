@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import matplotlib
@@ -108,10 +109,19 @@ def _check_batch_sizes(sizes, r5):
 def _check_plots_and_table(r5, sizes):
     figs = [
         sb_plots.plot_redundancy(r5),
-        sb_plots.plot_ladder({"held": r5.ladder()}, r5.copies),
+        sb_plots.plot_ladder({"held": r5.ladder()}, r5.copies, n=r5.n),
         sb_plots.plot_batch_sizes(sizes),
     ]
     assert all(isinstance(f, Figure) for f in figs)  # left open: conftest checks their width
+    # the legends name the data sets of the run drawn, whatever its n and number of copies
+    other = dataclasses.replace(r5, n=50, copies=4)
+    for fig in (
+        sb_plots.plot_redundancy(other),
+        sb_plots.plot_ladder({"held": r5.ladder()}, other.copies, n=other.n),
+    ):
+        names = " | ".join(t.get_text() for legend in fig.legends for t in legend.get_texts())
+        assert "50 patterns" in names and "4 copies" in names, names
+        assert "100 patterns" not in names and "10 copies" not in names, names
     table = sb_plots.batch_size_table_markdown(sizes)
     assert len(table.splitlines()) == 2 + 4
     rate = st.UpdateRate(
@@ -127,6 +137,8 @@ def _check_plots_and_table(r5, sizes):
         sb_plots.plot_redundancy(sizes)
     with pytest.raises(TypeError, match="ladders"):
         sb_plots.plot_ladder({}, 10)
+    with pytest.raises(ValueError, match="copies"):
+        sb_plots.plot_ladder({"held": r5.ladder()}, 1)
 
 
 # ---------------------------------------------------------------------------------------------

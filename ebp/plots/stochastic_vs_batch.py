@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ebp._validate import check_instance
+from ebp._validate import check_instance, check_int
 from ebp.experiments.stochastic_vs_batch import (
     Annealing,
     BatchSizes,
@@ -47,7 +47,13 @@ __all__ = [
 # batch: blue, online: vermillion; the copies solid, the originals dashed
 _METHOD = {"batch": BLUE, "online": VERMILLION}
 _SET = {"original": "--", "redundant": "-"}
-_SET_LABEL = {"original": "100 patterns", "redundant": "10 copies (1000)"}
+
+
+def _set_labels(n: int, copies: int) -> dict[str, str]:
+    """Legend names of the two data sets: ``n`` patterns, and ``copies`` copies of them."""
+    return {"original": f"{n} patterns", "redundant": f"{copies} copies ({n * copies})"}
+
+
 _SIZE_COLORS = [BLUE, GREEN, PURPLE, VERMILLION, ORANGE, SKY_BLUE]
 _SIZE_LINES = ["-", "--", "-.", "-", ":", "--"]
 _ANNEALING: dict[str, dict[str, Any]] = {
@@ -82,9 +88,10 @@ def plot_redundancy(result: Redundancy) -> Figure:
     """
     check_instance(result, Redundancy, "result")
     fig, (ax_eta, ax_loss) = new_figure(2, 1, figsize=(COLUMN_WIDTH, 7.6))
+    set_labels = _set_labels(result.n, result.copies)
     for (data_set, method), s in result.sweeps.items():
         color, ls = _METHOD[method], _SET[data_set]
-        label = f"{method}, {_SET_LABEL[data_set]}, best $\\eta = {s.best_eta:.3g}$"
+        label = f"{method}, {set_labels[data_set]}, best $\\eta = {s.best_eta:.3g}$"
         m = s.mean_reached
         ok = np.isfinite(m)
         ax_eta.plot(s.etas[ok], m[ok], color=color, ls=ls, marker="o", ms=3)
@@ -113,7 +120,7 @@ def plot_redundancy(result: Redundancy) -> Figure:
     return fig
 
 
-def plot_ladder(ladders: dict[str, Ladder], copies: int) -> Figure:
+def plot_ladder(ladders: dict[str, Ladder], copies: int, n: int = 100) -> Figure:
     """The batch-to-online cost ratio on the copies and on the originals (a, top), and their
     quotient (b, bottom), against the target, for each way of reading the runs.
 
@@ -126,7 +133,11 @@ def plot_ladder(ladders: dict[str, Ladder], copies: int) -> Figure:
         ``rule → Ladder`` (from :meth:`ebp.experiments.stochastic_vs_batch.Redundancy.ladder`).
     copies
         The number of copies (the paper's prediction for the gain), drawn as a reference.
+    n
+        The number of original patterns (for the legend).
     """
+    copies = check_int(copies, "copies", min_value=2)
+    n = check_int(n, "n", min_value=1)
     if not isinstance(ladders, dict) or not ladders:
         raise TypeError("ladders must be a non-empty dict of rule name → Ladder")
     for name, ladder in ladders.items():
@@ -150,8 +161,8 @@ def plot_ladder(ladders: dict[str, Ladder], copies: int) -> Figure:
                   xytext=(4, -3), textcoords="offset points", ha="left", va="top",
                   fontsize=9)  # fmt: skip
     handles = [
-        Line2D([], [], color=BLUE, marker="o", ls="none", label="(a) 10 copies"),
-        Line2D([], [], color=ORANGE, marker="s", ls="none", label="(a) 100 patterns"),
+        Line2D([], [], color=BLUE, marker="o", ls="none", label=f"(a) {copies} copies"),
+        Line2D([], [], color=ORANGE, marker="s", ls="none", label=f"(a) {n} patterns"),
         Line2D([], [], color=GREEN, marker="o", ls="none", label="(b) copies / patterns"),
         *handles,
     ]

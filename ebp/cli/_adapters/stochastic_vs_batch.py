@@ -88,7 +88,7 @@ def figures(result: StochasticVsBatch) -> dict[str, Figure]:
     ladders = {"held": res.ladder(), "first": res.with_rule("first").ladder()}
     return {
         "redundancy": sb_plots.plot_redundancy(res),
-        "ladder": sb_plots.plot_ladder(ladders, copies=res.copies),
+        "ladder": sb_plots.plot_ladder(ladders, copies=res.copies, n=res.n),
         "batch-sizes": sb_plots.plot_batch_sizes(result.batch_sizes),
         "annealing": sb_plots.plot_annealing(result.annealing),
     }
