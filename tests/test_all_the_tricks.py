@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -181,6 +182,27 @@ def test_checklist_covers_the_paper_items():
     assert all(c.chapter for c in items.values())
 
 
+def test_verdict_changes_lists_the_items_whose_verdict_moved():
+    helps = [_effect(t, p, 0.05, 5.0) for t in att.TRICKS for p in att.PROBLEMS]
+    helps = [dataclasses.replace(e, judgement="helps") for e in helps]
+    # momentum stops helping on one problem: its item is the only one to move
+    mixed = [
+        dataclasses.replace(e, judgement="neutral")
+        if (e.trick, e.problem) == ("momentum", att.PROBLEMS[0])
+        else e
+        for e in helps
+    ]
+    before, after = att.checklist(helps), att.checklist(mixed)
+    assert att.verdict_changes(before, before) == []
+    assert att.verdict_changes(before, after) == [
+        ("choose the learning rates well (momentum)", "confirmed", "confirmed with a caveat")
+    ]
+    with pytest.raises(ValueError, match="same checklist items"):
+        att.verdict_changes(before, after[1:])
+    with pytest.raises(TypeError, match="after"):
+        att.verdict_changes(before, ["confirmed"] * len(before))
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -219,6 +241,25 @@ def test_effects_match_the_configurations(quick):
         without = res.get(e.problem, att.FULL.with_trick(e.trick, False))
         assert e.without == (without.median_epochs, without.median_error)
         assert e.judgement == att.judge(e.full[0], e.without[0], e.full[1], e.without[1])
+
+
+def test_median_epochs_to(quick):
+    res, _ = quick
+    digits = [c for c in res.configs if c.problem == "digits"]
+    loose = att.median_epochs_to(digits, 0.5)
+    assert list(loose) == [c.recipe.label for c in digits]
+    for c in digits:
+        epochs = att.epochs_to_target(c.epoch, c.relative_loss, 0.5)
+        assert loose[c.recipe.label] == float(np.median(epochs))
+    # a looser target is reached no later
+    strict = att.median_epochs_to(digits, 0.1)
+    assert all(loose[k] <= strict[k] for k in loose)
+    with pytest.raises(ValueError, match="configs"):
+        att.median_epochs_to([], 0.5)
+    with pytest.raises(TypeError, match=r"configs\[0\]"):
+        att.median_epochs_to(["x"], 0.5)
+    with pytest.raises(ValueError, match="target"):
+        att.median_epochs_to(digits, 0.0)
 
 
 def test_summary_is_json(quick):

@@ -55,11 +55,13 @@ __all__ = [
     "ladder",
     "leave_one_out",
     "make_problem",
+    "median_epochs_to",
     "rank_tricks",
     "run",
     "summary",
     "trick_effects",
     "verdict",
+    "verdict_changes",
 ]
 
 TRICKS: tuple[str, ...] = ("normalize", "sigmoid", "init", "sgd", "momentum")
@@ -797,6 +799,44 @@ def checklist(effects: Sequence[TrickEffect]) -> list[ChecklistItem]:
         js = tuple(e.judgement for e in effects if e.trick == trick)
         out.append(ChecklistItem(item, trick, chapter, js, verdict(js, bundled=bundled)))
     return out
+
+
+def verdict_changes(
+    before: Sequence[ChecklistItem], after: Sequence[ChecklistItem]
+) -> list[tuple[str, str, str]]:
+    """The items whose verdict differs between two checklists: ``(item, before, after)``.
+
+    Both come from :func:`checklist` (for example with different margins of :func:`judge`),
+    so they list the same items in the same order.
+    """
+    for name, items in (("before", before), ("after", after)):
+        if isinstance(items, ChecklistItem) or not all(isinstance(c, ChecklistItem) for c in items):
+            raise TypeError(f"{name} must be a sequence of ChecklistItem (from checklist)")
+    if [c.item for c in before] != [c.item for c in after]:
+        raise ValueError("before and after must list the same checklist items in order")
+    pairs = zip(before, after, strict=True)
+    return [(a.item, a.verdict, b.verdict) for a, b in pairs if a.verdict != b.verdict]
+
+
+def median_epochs_to(configs: Sequence[ConfigResult], target: float) -> dict[str, float]:
+    """Median over the seeds of the epochs each configuration takes to a relative loss of
+    ``target`` (:func:`epochs_to_target`; ``inf`` when most seeds never reach it), by label.
+
+    Parameters
+    ----------
+    configs
+        Configurations of one problem (from the ``configs`` of :class:`AllTheTricks`).
+    target
+        The relative training loss to reach, > 0.
+    """
+    if isinstance(configs, ConfigResult) or not configs:
+        raise ValueError("configs must be a non-empty sequence of ConfigResult")
+    for i, c in enumerate(configs):
+        check_instance(c, ConfigResult, f"configs[{i}]")
+    return {
+        c.recipe.label: float(np.median(epochs_to_target(c.epoch, c.relative_loss, target)))
+        for c in configs
+    }
 
 
 def _jsonable(x: float) -> float | str:
